@@ -1,0 +1,182 @@
+package resp
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Default limits, the same as a Redis server's own defaults for clients.
+const (
+	DefaultMaxBulk  = 512 << 20 // proto-max-bulk-len
+	DefaultMaxArray = 1 << 20   // elements in one command or nested reply
+	maxLine         = 64 << 10  // a simple-string or error line
+	maxDepth        = 16        // nested arrays in one reply
+)
+
+// ErrProtocol is wrapped by every error about malformed input.
+var ErrProtocol = errors.New("resp: protocol error")
+
+// Reader reads RESP values and counts the bytes it consumed.
+type Reader struct {
+	br       *bufio.Reader
+	n        int64
+	arena    []byte
+	args     [][]byte
+	MaxBulk  int
+	MaxArray int
+}
+
+// NewReader returns a Reader over r with a read buffer of size bytes.
+func NewReader(r io.Reader, size int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, size), MaxBulk: DefaultMaxBulk, MaxArray: DefaultMaxArray}
+}
+
+// NewReaderFrom wraps an existing bufio.Reader, keeping whatever it buffered.
+func NewReaderFrom(br *bufio.Reader) *Reader {
+	return &Reader{br: br, MaxBulk: DefaultMaxBulk, MaxArray: DefaultMaxArray}
+}
+
+// Count returns the number of bytes consumed so far.
+func (r *Reader) Count() int64 { return r.n }
+
+// Buffered returns the underlying bufio.Reader (for framing that is not
+// RESP, such as an RDB payload). Bytes read through it are not counted.
+func (r *Reader) Buffered() *bufio.Reader { return r.br }
+
+func protoErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, a...)...)
+}
+
+// readLine returns one CRLF-terminated line without its CRLF. The slice is
+// valid until the next read.
+func (r *Reader) readLine() ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return nil, protoErr("line longer than %d bytes", r.br.Size())
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	r.n += int64(len(line))
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return nil, protoErr("line without CRLF: %q", truncate(line))
+	}
+	return line[:len(line)-2], nil
+}
+
+// ReadLine reads one CRLF-terminated line (counted) and returns a copy
+// without the CRLF.
+func (r *Reader) ReadLine() ([]byte, error) {
+	line, err := r.readLine()
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), line...), nil
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}
+
+// parseLen parses the length after a '*' or '$' prefix.
+func parseLen(b []byte, max int) (int, error) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || n < -1 {
+		return 0, protoErr("bad length %q", truncate(b))
+	}
+	if n > int64(max) {
+		return 0, protoErr("length %d over the limit %d", n, max)
+	}
+	return int(n), nil
+}
+
+// ReadCommand reads one command: an array of bulk strings. It returns the
+// arguments and the number of bytes the command took on the wire. The
+// argument slices alias the Reader's memory and are valid until the next
+// call; copy what you keep.
+func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
+	start := r.n
+	line, err := r.readLine()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(line) == 0 || line[0] != '*' {
+		return nil, 0, protoErr("expected a command array, got %q", truncate(line))
+	}
+	count, err := parseLen(line[1:], r.MaxArray)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.arena = r.arena[:0]
+	ends := make([]int, 0, 8)
+	for i := 0; i < count; i++ {
+		if err := r.readBulkInto(); err != nil {
+			return nil, 0, err
+		}
+		ends = append(ends, len(r.arena))
+	}
+	r.args = r.args[:0]
+	prev := 0
+	for _, end := range ends {
+		r.args = append(r.args, r.arena[prev:end:end])
+		prev = end
+	}
+	if cap(r.arena) > 4<<20 && len(r.arena) < 64<<10 {
+		r.arena = nil // do not keep a huge buffer after a huge command
+	}
+	return r.args, int(r.n - start), nil
+}
+
+// readBulkInto reads one "$len\r\n<bytes>\r\n" and appends the bytes to the arena.
+func (r *Reader) readBulkInto() error {
+	line, err := r.readLine()
+	if err != nil {
+		return noEOF(err)
+	}
+	if len(line) == 0 || line[0] != '$' {
+		return protoErr("expected a bulk string, got %q", truncate(line))
+	}
+	n, err := parseLen(line[1:], r.MaxBulk)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return protoErr("null bulk string in a command")
+	}
+	start := len(r.arena)
+	r.arena = grow(r.arena, n+2)
+	if _, err := io.ReadFull(r.br, r.arena[start:start+n+2]); err != nil {
+		return noEOF(err)
+	}
+	r.n += int64(n + 2)
+	if r.arena[start+n] != '\r' || r.arena[start+n+1] != '\n' {
+		return protoErr("bulk string not followed by CRLF")
+	}
+	r.arena = r.arena[:start+n]
+	return nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), 2*cap(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
