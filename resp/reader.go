@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // Default limits, the same as a Redis server's own defaults for clients.
@@ -87,11 +86,21 @@ func truncate(b []byte) []byte {
 	return b
 }
 
-// parseLen parses the length after a '*' or '$' prefix.
+// parseLen parses the length after a '*' or '$' prefix: -1 or a decimal
+// number without sign or leading zeros, as Redis writes and accepts it.
 func parseLen(b []byte, max int) (int, error) {
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || n < -1 {
+	if string(b) == "-1" {
+		return -1, nil
+	}
+	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
 		return 0, protoErr("bad length %q", truncate(b))
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, protoErr("bad length %q", truncate(b))
+		}
+		n = n*10 + int64(c-'0')
 	}
 	if n > int64(max) {
 		return 0, protoErr("length %d over the limit %d", n, max)

@@ -66,14 +66,14 @@ func (r *Reply) Err() error {
 
 // String renders the reply for logs.
 func (r *Reply) String() string {
+	if r.IsNil {
+		return "(nil)"
+	}
 	switch r.Kind {
 	case Integer:
 		return strconv.FormatInt(r.Int, 10)
 	case Array, Map, Set, Push, Attribute:
-		return fmt.Sprintf("%c%d elements", r.Kind, len(r.Elems))
-	}
-	if r.IsNil {
-		return "(nil)"
+		return fmt.Sprintf("%d elements", len(r.Elems))
 	}
 	return string(truncate(r.Str))
 }
