@@ -59,15 +59,15 @@ type Conn struct {
 	rd   *resp.Reader
 	log  zerolog.Logger
 
-	full     bool  // the master answered FULLRESYNC (or SYNC)
-	legacy   bool  // SYNC: no offsets, no ACKs
+	full     bool // the master answered FULLRESYNC (or SYNC)
+	legacy   bool // SYNC: no offsets, no ACKs
 	replID   string
 	start    int64 // offset at which the command stream begins
 	received atomic.Int64
 
 	payload   *payloadReader // nil until Snapshot, and after it is drained
 	streaming bool
-	acking    bool // the ACK ticker runs
+	acking    bool       // the ACK ticker runs
 	wmu       sync.Mutex // guards writes to conn
 	closed    chan struct{}
 	closeOnce sync.Once
