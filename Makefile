@@ -1,0 +1,50 @@
+# replicant: build, test, demo. Every target installs what it needs.
+export PATH := /usr/local/go/bin:$(PATH)
+GO      ?= go
+BIN     := bin/replicant
+FUZZTIME ?= 5s
+
+.PHONY: all build deps test unit integration fuzz-short fuzz demo lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/replicant
+
+deps:
+	@bash scripts/install-deps.sh
+
+# make test: vet, unit tests, short fuzz runs, integration tests against real servers.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)
+	$(MAKE) --no-print-directory fuzz-short
+	$(GO) test -count=1 -timeout 20m ./test/...
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)
+
+integration: deps
+	$(GO) test -count=1 -timeout 20m -v ./test/...
+
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCommand$$' -fuzztime $(FUZZTIME) ./resp
+	$(GO) test -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime $(FUZZTIME) ./resp
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./rdbstream
+
+# make fuzz: the same targets, longer.
+fuzz:
+	$(MAKE) --no-print-directory fuzz-short FUZZTIME=2m
+
+# make demo: a source and a target redis-server on free loopback ports, a
+# sample dataset, a full sync, live writes, and the two datasets compared.
+demo: deps build
+	$(GO) run ./test/demo --replicant $(BIN)
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+clean:
+	rm -rf bin

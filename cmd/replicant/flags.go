@@ -1,0 +1,64 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"time"
+)
+
+// syncOptions are the flags of "replicant sync".
+type syncOptions struct {
+	Source         string
+	Target         string
+	TLS            tlsOptions
+	LogFormat      string
+	LogLevel       string
+	StatusInterval time.Duration
+	Window         int
+	ReplicaPort    int
+	ConnectTimeout time.Duration
+	RetryMax       time.Duration
+}
+
+func syncFlags(o *syncOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
+	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
+	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
+	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
+	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")
+	fs.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server `name` to verify in rediss:// certificates (default: the URL's host)")
+	fs.BoolVar(&o.TLS.Insecure, "tls-insecure", false, "do not verify rediss:// server certificates (testing only)")
+	fs.StringVar(&o.LogFormat, "log-format", "auto", "log `format`: text, json, or auto (text on a terminal, json otherwise)")
+	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&o.StatusInterval, "status-interval", 5*time.Second, "how often to log a status line (0: never)")
+	fs.IntVar(&o.Window, "window", 8192, "most commands sent to the target and not yet answered")
+	fs.IntVar(&o.ReplicaPort, "replica-port", 0, "port announced to the source with REPLCONF listening-port, shown in its INFO (default: the local port)")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "timeout to connect to the source or the target")
+	fs.DurationVar(&o.RetryMax, "retry-max", 30*time.Second, "longest wait between attempts while the source is not ready (loading, or a replica whose link is down)")
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprint(out, `Usage: replicant sync --source URL --target URL [flags]
+
+Connects to the source master as a replica, restores every key of every
+database on the target (RESTORE ... REPLACE ABSTTL), then forwards the live
+replication stream in order until SIGINT or SIGTERM, which stop it cleanly
+(exit status 0) once what was read is applied. A status line is logged every
+--status-interval.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (o *syncOptions) validate() error {
+	if o.Source == "" || o.Target == "" {
+		return fmt.Errorf("--source and --target are required")
+	}
+	if o.Window < 1 {
+		return fmt.Errorf("--window must be at least 1")
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+)
+
+// endpoint is a parsed redis:// or rediss:// URL.
+type endpoint struct {
+	Addr     string
+	Username string
+	Password string
+	TLS      bool
+}
+
+// parseEndpoint accepts redis://[user:pass@]host[:port] and rediss://...
+// A bare host:port is taken as redis://host:port.
+func parseEndpoint(raw string) (endpoint, error) {
+	if raw == "" {
+		return endpoint{}, fmt.Errorf("empty URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if _, _, splitErr := net.SplitHostPort(raw); splitErr == nil {
+			return endpoint{Addr: raw}, nil
+		}
+		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", raw)
+	}
+	var ep endpoint
+	switch u.Scheme {
+	case "redis":
+	case "rediss":
+		ep.TLS = true
+	default:
+		return endpoint{}, fmt.Errorf("%q: scheme %q is not redis:// or rediss://", redact(raw), u.Scheme)
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return endpoint{}, fmt.Errorf("%q: bad port %q", redact(raw), port)
+	}
+	ep.Addr = net.JoinHostPort(host, port)
+	if u.User != nil {
+		ep.Username = u.User.Username()
+		ep.Password, _ = u.User.Password()
+		if _, set := u.User.Password(); !set { // redis://secret@host: the password alone
+			ep.Password, ep.Username = ep.Username, ""
+		}
+	}
+	if ep.Username == "default" {
+		ep.Username = ""
+	}
+	return ep, nil
+}
+
+// redact returns the URL with its password replaced, for messages and logs.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, set := u.User.Password(); set {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	} else {
+		u.User = url.User("xxxxx")
+	}
+	return u.String()
+}
+
+// tlsOptions are the flags that shape TLS connections to rediss:// URLs.
+type tlsOptions struct {
+	CAFile     string
+	CertFile   string
+	KeyFile    string
+	Insecure   bool
+	ServerName string
+}
+
+func (o tlsOptions) config(addr string) (*tls.Config, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: o.Insecure, MinVersion: tls.VersionTLS12}
+	if o.ServerName != "" {
+		cfg.ServerName = o.ServerName
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

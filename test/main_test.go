@@ -1,0 +1,190 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/replicant/replicant/test/redistest"
+)
+
+// replicantBin is the binary built once for all tests.
+var replicantBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "replicant-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	replicantBin = filepath.Join(dir, "replicant")
+	build := exec.Command("go", "build", "-race", "-o", replicantBin, "../cmd/replicant")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building replicant:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startServer starts a redis-server for the test and stops it at cleanup.
+func startServer(t *testing.T, opts redistest.Options) *redistest.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := redistest.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("redis-server %s log:\n%s", s.Addr, s.LogTail(20))
+		}
+		s.Stop()
+	})
+	return s
+}
+
+// replicant is a running "replicant" process with its output captured.
+type replicant struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	code int
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startReplicant(t *testing.T, args ...string) *replicant {
+	t.Helper()
+	r := &replicant{out: &syncBuffer{}, done: make(chan struct{})}
+	r.cmd = exec.Command(replicantBin, args...)
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r.cmd.Wait()
+		r.code = r.cmd.ProcessState.ExitCode()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		<-r.done
+		if t.Failed() {
+			t.Logf("replicant %s output:\n%s", strings.Join(args, " "), tail(r.out.String(), 60))
+		}
+	})
+	return r
+}
+
+// wait returns the exit code, failing the test if the process does not end
+// within d.
+func (r *replicant) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(d):
+		t.Fatalf("replicant still running after %v", d)
+		return -1
+	}
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (r *replicant) stop(t *testing.T) int {
+	t.Helper()
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	return r.wait(t, 30*time.Second)
+}
+
+func (r *replicant) running() bool {
+	select {
+	case <-r.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// waitOutput waits until the output contains s.
+func (r *replicant) waitOutput(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if strings.Contains(r.out.String(), s) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("replicant output has no %q after %v", s, d)
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+func url(s *redistest.Server) string { return "redis://" + s.Addr }
+
+// assertEqual waits until target equals source key by key, then checks
+// DEBUG DIGEST.
+func assertEqual(t *testing.T, src, dst *redistest.Server, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	diffs, err := redistest.WaitEqual(ctx, src, dst, redistest.CompareOptions{}, 200*time.Millisecond)
+	if err != nil && len(diffs) == 0 {
+		t.Fatalf("compare: %v", err)
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("target differs from source after %v:\n%s", within, joinDiffs(diffs))
+	}
+	sd, err := redistest.Digest(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, err := redistest.Digest(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd != dd {
+		t.Fatalf("DEBUG DIGEST differs: source %s target %s", sd, dd)
+	}
+}
+
+func joinDiffs(diffs []redistest.Diff) string {
+	var b strings.Builder
+	for _, d := range diffs {
+		b.WriteString("  " + d.String() + "\n")
+	}
+	return b.String()
+}
