@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/replicant
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit integration fuzz-short fuzz demo lint clean
+.PHONY: all build deps test unit integration fuzz-short fuzz demo lint clean bench
 
 all: build
 
@@ -48,3 +48,8 @@ lint:
 
 clean:
 	rm -rf bin
+
+# make bench: native replication vs redis-cli --pipe vs replicant, written to docs/benchmarks.md.
+bench: deps
+	$(GO) build -o $(BIN) ./cmd/replicant
+	$(GO) run ./test/bench --replicant $(BIN)

@@ -1,0 +1,138 @@
+// Command bench measures replicant's full sync against native Redis
+// replication and against redis-cli --pipe of the same RESTORE commands, on
+// servers it starts itself on loopback. For each dataset it runs, in turn
+// and several times: (a) a native REPLICAOF full sync into an empty
+// redis-server, (b) redis-cli --pipe of the RESTORE stream of the same keys
+// into an empty redis-server, (c) replicant's full sync into an empty
+// redis-server, each from start until the target holds every key. It prints
+// the medians and writes them to docs/benchmarks.md. "make bench" runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/replicant/replicant/test/redistest"
+)
+
+type options struct {
+	bin      string
+	runs     int
+	out      string
+	datasets string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "replicant", "bin/replicant", "replicant binary")
+	flag.IntVar(&o.runs, "runs", 3, "runs of each method per dataset")
+	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write ('' for none)")
+	flag.StringVar(&o.datasets, "datasets", "small,mixed,big", "datasets to run: small, mixed, big")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one dataset's medians.
+type result struct {
+	dataset            dataset
+	keys               int64
+	native, pipe, sync time.Duration
+	rssKB              int64 // replicant's peak RSS, median
+	cpu                time.Duration
+}
+
+func run(o options) error {
+	ctx := context.Background()
+	var results []result
+	for _, name := range strings.Split(o.datasets, ",") {
+		ds, ok := datasets[name]
+		if !ok {
+			return fmt.Errorf("unknown dataset %q", name)
+		}
+		r, err := benchDataset(ctx, o, ds)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		results = append(results, r)
+		fmt.Println(r.line())
+	}
+	if o.out == "" {
+		return nil
+	}
+	return writeReport(o.out, o.runs, results)
+}
+
+func benchDataset(ctx context.Context, o options, ds dataset) (result, error) {
+	src, err := redistest.Start(ctx, redistest.Options{Args: []string{"--repl-diskless-sync", "yes",
+		"--repl-diskless-sync-delay", "0", "--repl-diskless-sync-max-replicas", "1"}})
+	if err != nil {
+		return result{}, err
+	}
+	defer src.Stop()
+	fmt.Printf("%s: loading %s\n", ds.name, ds.about)
+	if err := ds.load(ctx, src); err != nil {
+		return result{}, err
+	}
+	keys, err := totalKeys(ctx, src)
+	if err != nil {
+		return result{}, err
+	}
+	restoreFile, err := writeRestoreStream(ctx, src)
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(restoreFile)
+	var native, pipe, syncd, cpu []time.Duration
+	var rss []int64
+	for i := 0; i < o.runs; i++ {
+		d, err := timeNative(ctx, src, keys)
+		if err != nil {
+			return result{}, fmt.Errorf("native: %w", err)
+		}
+		native = append(native, d)
+		d, err = timePipe(ctx, restoreFile, keys)
+		if err != nil {
+			return result{}, fmt.Errorf("redis-cli --pipe: %w", err)
+		}
+		pipe = append(pipe, d)
+		m, err := timeReplicant(ctx, o.bin, src, keys)
+		if err != nil {
+			return result{}, fmt.Errorf("replicant: %w", err)
+		}
+		syncd, rss, cpu = append(syncd, m.wall), append(rss, m.rssKB), append(cpu, m.cpu)
+		fmt.Printf("  run %d: native %v, pipe %v, replicant %v (rss %d MiB, cpu %v)\n",
+			i+1, native[i].Round(time.Millisecond), pipe[i].Round(time.Millisecond),
+			m.wall.Round(time.Millisecond), m.rssKB>>10, m.cpu.Round(time.Millisecond))
+	}
+	return result{dataset: ds, keys: keys, native: median(native), pipe: median(pipe),
+		sync: median(syncd), rssKB: medianInt(rss), cpu: median(cpu)}, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func medianInt(ns []int64) int64 {
+	s := append([]int64(nil), ns...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func (r result) line() string {
+	return fmt.Sprintf("%s (%d keys): native %v, pipe %v, replicant %v; c/a %.2f, c/b %.2f; peak RSS %d MiB, CPU %v",
+		r.dataset.name, r.keys, r.native.Round(time.Millisecond), r.pipe.Round(time.Millisecond),
+		r.sync.Round(time.Millisecond), ratio(r.sync, r.native), ratio(r.sync, r.pipe), r.rssKB>>10,
+		r.cpu.Round(time.Millisecond))
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
