@@ -1,0 +1,65 @@
+package forwarder
+
+import (
+	"crypto/tls"
+	"errors"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultDialTimeout = 5 * time.Second
+	DefaultWindow      = 8192
+	DefaultWindowBytes = 8 << 20
+
+	// chunkSize is the size of one encode buffer. A buffer is written to the
+	// socket when the next command does not fit in it, so writes are about
+	// this large while the pipeline is busy.
+	chunkSize = 64 << 10
+)
+
+// ErrClosed is wrapped by the error every call returns after Close
+// ("forwarder: target 127.0.0.1:6380: closed").
+var ErrClosed = errors.New("closed")
+
+// Config describes one standalone Redis target.
+type Config struct {
+	Addr        string        // host:port
+	TLS         *tls.Config   // nil = plain TCP
+	Username    string        // ACL user ("" = default)
+	Password    string        // "" = no AUTH
+	ClientName  string        // CLIENT SETNAME on connect ("" = none)
+	DialTimeout time.Duration // connect and handshake; default 5 s
+	Window      int           // max commands sent and not yet answered; default 8192
+	WindowBytes int           // max bytes sent and not yet answered; default 8 MiB
+	Logger      zerolog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	if c.WindowBytes <= 0 {
+		c.WindowBytes = DefaultWindowBytes
+	}
+	return c
+}
+
+// Stats are counters of replies the target sent. Every field is read
+// atomically; the struct as a whole is not one snapshot.
+type Stats struct {
+	Restored       int64 // RESTORE answered with success
+	RestoreErrors  int64 // RESTORE answered with an error
+	Functions      int64 // FUNCTION LOAD answered with success
+	FunctionErrors int64 // FUNCTION LOAD answered with an error
+	Commands       int64 // live commands sent and answered with success (SELECT, MULTI, EXEC included)
+	CommandErrors  int64 // live commands answered with an error, plus failed commands inside an EXEC
+	Skipped        int64 // live commands not sent (PING, REPLCONF, SELECT of the current db)
+	Pending        int64 // commands encoded and not yet answered
+	PeakPending    int64 // highest Pending seen
+}

@@ -1,0 +1,71 @@
+// Package forwarder writes a snapshot and a live replication stream to a
+// target Redis server, pipelined and in order, and reports how far the
+// target has applied the stream.
+//
+// Standalone is the writer for one standalone server over one connection.
+// Dial connects, authenticates and starts one goroutine that reads replies.
+// The snapshot phase sends RESTORE (and FUNCTION LOAD) entries; the live
+// phase sends the master's commands with the stream offset just after each:
+//
+//	f, err := forwarder.Dial(ctx, forwarder.Config{Addr: "127.0.0.1:6380", Logger: log})
+//	if err != nil {
+//		return err // "forwarder: target 127.0.0.1:6380: connection refused"
+//	}
+//	defer f.Close()
+//
+//	// Snapshot: one call per key. Buffers may be reused after each call.
+//	for e := range entries {
+//		if err := f.Restore(e.DB, e.Key, e.ExpireAtMs, e.Payload); err != nil {
+//			return err // the connection is gone; refused keys are only logged
+//		}
+//	}
+//	if err := f.Drain(ctx); err != nil {
+//		return err
+//	}
+//
+//	// Live stream, starting at the +FULLRESYNC offset.
+//	f.SetApplied(fullResyncOffset)
+//	for {
+//		args, end, err := stream.Next()
+//		...
+//		if err := f.Command(args, end); err != nil {
+//			return err
+//		}
+//		if stream.Buffered() == 0 {
+//			f.Flush() // nothing more to batch: send now
+//		}
+//	}
+//
+//	// Elsewhere, every second: REPLCONF ACK f.Applied() to the master.
+//
+// # Pipelining and the window
+//
+// Commands are encoded into 64 KiB buffers that are written when full, on
+// Flush, and whenever a call has to wait. At most Config.Window commands
+// and Config.WindowBytes bytes are encoded and unanswered at a time;
+// Restore and Command block until replies free space. Each command stays
+// encoded in memory until its reply comes, in a ring of in-flight entries
+// matched to replies in order.
+//
+// # Applied offset
+//
+// Applied is the offset just after the newest live command that the target
+// answered, with every command before it answered too. PING and REPLCONF
+// are never sent to the target (they are the master's business) but their
+// offsets count; so does a SELECT of the db the connection already uses. A
+// MULTI and its commands count only when the reply to EXEC comes.
+//
+// # Errors
+//
+// A command the target refuses (a payload it cannot load, a wrong type)
+// is logged at Warn with its name and key, counted in Stats, and the
+// stream goes on. A refused SELECT stops everything, since the commands
+// after it would land in the wrong db. A lost connection is sticky: Err
+// and every later call return it ("forwarder: target 127.0.0.1:6380:
+// connection lost: EOF"). Nothing is retried yet.
+//
+// # Goroutines
+//
+// Restore, LoadFunction, Command, Flush, Drain and SetApplied belong to one
+// goroutine. Applied, Stats, Err and Close are safe from any other.
+package forwarder
