@@ -1,0 +1,5 @@
+//go:build !race
+
+package rdbstream
+
+const raceEnabled = false
