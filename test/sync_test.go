@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ func TestSyncEveryType(t *testing.T) {
 			assertEqual(t, src, dst, 60*time.Second)
 			if code := r.stop(t); code != 0 {
 				t.Fatalf("exit status %d after SIGTERM, want 0", code)
+			}
+			final := lastLine(r.out.String())
+			if !strings.Contains(final, `"restore_errors":0`) || !strings.Contains(final, `"command_errors":0`) {
+				t.Fatalf("the target refused some writes: %s", final)
 			}
 		})
 	}

@@ -18,6 +18,7 @@ type syncOptions struct {
 	ReplicaPort    int
 	ConnectTimeout time.Duration
 	RetryMax       time.Duration
+	ExpireMargin   time.Duration
 }
 
 func syncFlags(o *syncOptions) *flag.FlagSet {
@@ -36,6 +37,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.IntVar(&o.ReplicaPort, "replica-port", 0, "port announced to the source with REPLCONF listening-port, shown in its INFO (default: the local port)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "timeout to connect to the source or the target")
 	fs.DurationVar(&o.RetryMax, "retry-max", 30*time.Second, "longest wait between attempts while the source is not ready (loading, or a replica whose link is down)")
+	fs.DurationVar(&o.ExpireMargin, "expire-margin", time.Second, "keys with an expiry expire this much later on the target than on the source, so that the source's own DEL of an expired key, not the target's clock, removes it while the replication lag stays under the margin (0: same time)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant sync --source URL --target URL [flags]
@@ -56,6 +58,9 @@ Flags:
 func (o *syncOptions) validate() error {
 	if o.Source == "" || o.Target == "" {
 		return fmt.Errorf("--source and --target are required")
+	}
+	if o.ExpireMargin < 0 {
+		return fmt.Errorf("--expire-margin must not be negative")
 	}
 	if o.Window < 1 {
 		return fmt.Errorf("--window must be at least 1")

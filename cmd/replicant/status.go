@@ -58,9 +58,12 @@ func (st *status) log(s *syncer, msg string) {
 	if src := st.src.Load(); src != nil {
 		received, applied := src.Received(), s.fwd.Applied()
 		if src.FullResync() {
-			ev = ev.Int64("rdb_received", src.SnapshotRead()).Int64("rdb_total", src.SnapshotSize())
+			ev = ev.Int64("rdb_received", src.SnapshotRead())
+			if total := src.SnapshotSize(); total >= 0 {
+				ev = ev.Int64("rdb_total", total) // unknown until the end when diskless
+			}
 		}
 		ev = ev.Int64("offset", received).Int64("applied", applied).Int64("lag_bytes", max(0, received-applied))
 	}
-	ev.Dur("uptime", time.Since(st.started).Round(time.Second)).Msg(msg)
+	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)
 }

@@ -55,6 +55,7 @@ type syncer struct {
 	src    *psync.Conn
 	fwd    *forwarder.Standalone
 	dec    *rdbstream.Decoder
+	expiry *expiryRewriter
 	status *status
 }
 
@@ -67,7 +68,7 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--target: %w", err)
 	}
-	s := &syncer{opts: o, log: log, status: newStatus()}
+	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin)}
 	s.srcCfg = psync.Config{
 		Addr: src.Addr, Username: src.Username, Password: src.Password,
 		ListeningPort: o.ReplicaPort, DialTimeout: o.ConnectTimeout,
@@ -162,6 +163,7 @@ func (s *syncer) copySnapshot() error {
 	}
 	s.dec = rdbstream.NewDecoder(rdb, rdbstream.Options{})
 	start := time.Now()
+	var keys int64
 	for {
 		e, err := s.dec.Next()
 		if err == io.EOF {
@@ -173,21 +175,21 @@ func (s *syncer) copySnapshot() error {
 		if err := s.apply(e); err != nil {
 			return err
 		}
+		keys++
 	}
 	if err := s.fwd.Flush(); err != nil {
 		return err
 	}
-	st := s.fwd.Stats()
-	s.log.Info().Int64("keys", st.Restored+st.Pending).Int64("expired_skipped", s.dec.Expired()).
+	s.log.Info().Int64("entries", keys).Int64("expired_skipped", s.dec.Expired()).
 		Int64("rdb_bytes", s.dec.Offset()).Int("rdb_version", s.dec.Version()).
-		Dur("took", time.Since(start)).Msg("snapshot received")
+		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("snapshot received")
 	return nil
 }
 
 func (s *syncer) apply(e *rdbstream.Entry) error {
 	switch e.Kind {
 	case rdbstream.KindKey:
-		return s.fwd.Restore(e.DB, e.Key, e.ExpireAt, e.Payload)
+		return s.fwd.Restore(e.DB, e.Key, s.expiry.snapshot(e.ExpireAt), e.Payload)
 	case rdbstream.KindFunction:
 		return s.fwd.LoadFunction(e.Code)
 	}
@@ -205,7 +207,7 @@ func (s *syncer) follow() error {
 		if err != nil {
 			return err
 		}
-		if err := s.fwd.Command(args, end); err != nil {
+		if err := s.fwd.Command(s.expiry.rewrite(args), end); err != nil {
 			return err
 		}
 		if s.src.Buffered() == 0 {

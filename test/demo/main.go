@@ -32,7 +32,7 @@ func say(format string, a ...any) { fmt.Printf("\n==> "+format+"\n", a...) }
 
 func run(bin string, live time.Duration) error {
 	ctx := context.Background()
-	src, err := redistest.Start(ctx, redistest.Options{})
+	src, err := redistest.Start(ctx, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
 	if err != nil {
 		return err
 	}
@@ -82,12 +82,14 @@ func run(bin string, live time.Duration) error {
 	return nil
 }
 
-// compare waits for the target to equal the source and prints the result.
+// compare waits for the target to equal the source, key by key and by DEBUG
+// DIGEST, and prints the result.
 func compare(ctx context.Context, src, dst *redistest.Server, when string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	diffs, err := redistest.WaitEqual(ctx, src, dst, redistest.CompareOptions{}, 250*time.Millisecond)
+	o := redistest.CompareOptions{Digest: true}
+	diffs, err := redistest.WaitEqual(ctx, src, dst, o, 250*time.Millisecond)
 	if len(diffs) > 0 {
 		for _, d := range diffs {
 			fmt.Println("   ", d)
@@ -97,20 +99,16 @@ func compare(ctx context.Context, src, dst *redistest.Server, when string) error
 	if err != nil {
 		return err
 	}
-	sd, err := redistest.Digest(ctx, src)
+	digest, err := redistest.Digest(ctx, src)
 	if err != nil {
 		return err
 	}
-	dd, err := redistest.Digest(ctx, dst)
+	keys, err := dbsizes(ctx, src)
 	if err != nil {
 		return err
 	}
-	if sd != dd {
-		return fmt.Errorf("DEBUG DIGEST differs %s: source %s, target %s", when, sd, dd)
-	}
-	keys, _ := dbsizes(ctx, src)
 	say("%s: target equal to source key by key (type, value, TTL) and by DEBUG DIGEST %s; %s (settled in %v)",
-		when, sd[:12], keys, time.Since(start).Round(time.Millisecond))
+		when, digest[:12], keys, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

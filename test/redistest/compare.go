@@ -48,6 +48,10 @@ type CompareOptions struct {
 	MaxDiffs int
 	// SkipFunctions leaves out the function library comparison.
 	SkipFunctions bool
+	// Digest also compares DEBUG DIGEST of the two servers (which needs
+	// --enable-debug-command yes), after the key-by-key comparison found
+	// nothing. A digest covers every db but not expiry times.
+	Digest bool
 }
 
 func (o CompareOptions) withDefaults() CompareOptions {
@@ -93,6 +97,9 @@ func Compare(ctx context.Context, src, dst *Server, o CompareOptions) ([]Diff, e
 		if err := c.compareFunctions(ctx); err != nil {
 			return c.diffs, err
 		}
+	}
+	if c.o.Digest && len(c.diffs) == 0 {
+		return c.diffs, c.compareDigests(ctx)
 	}
 	return c.diffs, nil
 }
@@ -322,4 +329,20 @@ func keyspaceDBs(info string) []int {
 		}
 	}
 	return dbs
+}
+
+// compareDigests adds a server-wide Diff when DEBUG DIGEST differs.
+func (c *comparer) compareDigests(ctx context.Context) error {
+	sd, err := Digest(ctx, c.src)
+	if err != nil {
+		return err
+	}
+	dd, err := Digest(ctx, c.dst)
+	if err != nil {
+		return err
+	}
+	if sd != dd {
+		c.add(Diff{DB: -1, What: fmt.Sprintf("DEBUG DIGEST differs: %s vs %s", sd, dd)})
+	}
+	return nil
 }
