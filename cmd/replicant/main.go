@@ -26,6 +26,7 @@ snapshot on the target, then forwards every write until it is stopped.
 
 Usage:
   replicant sync --source URL --target URL [flags]   copy, then stay in sync
+  replicant verify --source URL --target URL [flags] compare the two datasets
   replicant version                                  print the version
   replicant help [command]                           show help
 
@@ -47,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) > 1 && args[1] == "sync" {
 			return runSync([]string{"--help"}, stdout, stderr)
 		}
+		if len(args) > 1 && args[1] == "verify" {
+			return runVerify([]string{"--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case "version", "--version":
@@ -54,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "sync":
 		return runSync(args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "replicant: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage
