@@ -1,0 +1,21 @@
+// Package spool is a bounded, append-only store of replication stream bytes
+// on disk, addressed by stream offset.
+//
+// replicant reads the source's stream at network speed into a Spool and
+// applies it to the target from there, so a slow or absent target never
+// makes the source throttle or drop the replica link, and a target that
+// comes back is fed again from its last checkpoint.
+//
+// Bytes live in segment files named by the stream offset of their first
+// byte. Append adds at the end; a Reader reads from any retained offset and
+// waits for more at the end; Trim drops whole segments below an offset that
+// is no longer needed. When the retained bytes would pass the size limit,
+// Append fails with ErrFull and stores nothing: the caller stops, it never
+// drops data silently.
+//
+//	sp, err := spool.Open(dir, spool.Options{MaxBytes: 4 << 30})
+//	sp.Reset(startOffset)         // after a full resync
+//	sp.Append(commandBytes)
+//	r := sp.NewReader(ctx, checkpoint) // r.Read blocks until bytes arrive, ctx ends or Close
+//	sp.Trim(checkpoint)
+package spool
