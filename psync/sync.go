@@ -12,6 +12,8 @@ func (c *Conn) psync() error {
 	if c.cfg.ReplID != "" {
 		id, off = c.cfg.ReplID, strconv.FormatInt(c.cfg.Offset+1, 10)
 	}
+	c.log.Info().Str("replid", id).Str("offset", off).
+		Msg("PSYNC sent; a diskless master answers after repl-diskless-sync-delay")
 	reply, err := c.call("PSYNC", id, off)
 	if err != nil {
 		return err
