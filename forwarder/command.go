@@ -20,6 +20,9 @@ func (f *Standalone) Command(args [][]byte, endOffset int64) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return f.skip(endOffset)
 	}

@@ -14,6 +14,12 @@ const (
 	DefaultWindow      = 8192
 	DefaultWindowBytes = 8 << 20
 
+	// DefaultStringBatch and DefaultStringBatchBytes bound one MSET of
+	// SetString. The target's cost per key is flat from about 50 keys per
+	// MSET up; a full batch stays inside one encode buffer.
+	DefaultStringBatch      = 200
+	DefaultStringBatchBytes = 48 << 10
+
 	// chunkSize is the size of one encode buffer. A buffer is written to the
 	// socket when the next command does not fit in it, so writes are about
 	// this large while the pipeline is busy.
@@ -35,6 +41,11 @@ type Config struct {
 	Window      int           // max commands sent and not yet answered; default 8192
 	WindowBytes int           // max bytes sent and not yet answered; default 8 MiB
 	Logger      zerolog.Logger
+
+	// Bounds of one MSET of SetString. A key and value larger than
+	// StringBatchBytes go alone as SET.
+	StringBatch      int // most keys; default 200
+	StringBatchBytes int // most bytes of keys and values; default 48 KiB
 }
 
 func (c Config) withDefaults() Config {
@@ -47,14 +58,20 @@ func (c Config) withDefaults() Config {
 	if c.WindowBytes <= 0 {
 		c.WindowBytes = DefaultWindowBytes
 	}
+	if c.StringBatch <= 0 {
+		c.StringBatch = DefaultStringBatch
+	}
+	if c.StringBatchBytes <= 0 {
+		c.StringBatchBytes = DefaultStringBatchBytes
+	}
 	return c
 }
 
 // Stats are counters of replies the target sent. Every field is read
 // atomically; the struct as a whole is not one snapshot.
 type Stats struct {
-	Restored       int64 // RESTORE answered with success
-	RestoreErrors  int64 // RESTORE answered with an error
+	Restored       int64 // snapshot keys set: RESTORE answered with success, keys of SetString's MSET or SET answered with success
+	RestoreErrors  int64 // snapshot keys refused: RESTORE answered with an error, keys of SetString's MSET or SET answered with an error
 	Functions      int64 // FUNCTION LOAD answered with success
 	FunctionErrors int64 // FUNCTION LOAD answered with an error
 	Commands       int64 // live commands sent and answered with success (SELECT, MULTI, EXEC included)

@@ -4,8 +4,9 @@
 //
 // Standalone is the writer for one standalone server over one connection.
 // Dial connects, authenticates and starts one goroutine that reads replies.
-// The snapshot phase sends RESTORE (and FUNCTION LOAD) entries; the live
-// phase sends the master's commands with the stream offset just after each:
+// The snapshot phase sends RESTORE (and FUNCTION LOAD) entries, or string
+// values through SetString, which batches them into MSET; the live phase
+// sends the master's commands with the stream offset just after each:
 //
 //	f, err := forwarder.Dial(ctx, forwarder.Config{Addr: "127.0.0.1:6380", Logger: log})
 //	if err != nil {
@@ -66,6 +67,6 @@
 //
 // # Goroutines
 //
-// Restore, LoadFunction, Command, Flush, Drain and SetApplied belong to one
-// goroutine. Applied, Stats, Err and Close are safe from any other.
+// Restore, SetString, LoadFunction, Command, Flush, Drain and SetApplied
+// belong to one goroutine. Applied, Stats, Err and Close are safe from any other.
 package forwarder

@@ -163,6 +163,9 @@ func (f *Standalone) Flush() error {
 	if err := f.Err(); err != nil {
 		return err
 	}
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
 	c := f.cur
 	if c == nil || c.written == c.n {
 		return nil
@@ -198,6 +201,9 @@ func (f *Standalone) flushCtx(ctx context.Context) error {
 // Drain writes every buffered command and waits until all are answered, the
 // connection fails or ctx is done.
 func (f *Standalone) Drain(ctx context.Context) error {
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
 	return f.wait(ctx, func() bool { return f.ring.n == 0 })
 }
 

@@ -91,6 +91,9 @@ func (f *Standalone) account(e *entry, lbl label, rep *resp.Reply, failed bool) 
 		count(failed, &c.restored, &c.restoreErrors)
 	case kindFunction:
 		count(failed, &c.functions, &c.functionErrors)
+	case kindStrings:
+		f.stringsReplied(e, lbl, rep, failed)
+		return nil
 	case kindSelect:
 		return f.selected(e, lbl, rep, failed)
 	case kindMulti:

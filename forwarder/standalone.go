@@ -22,8 +22,8 @@ var (
 
 // Standalone writes to one standalone Redis server over one connection.
 //
-// Restore, LoadFunction, Command, Flush, Drain and SetApplied must be called
-// from one goroutine. Applied, Stats, Err and Close may be called from any.
+// Restore, SetString, LoadFunction, Command, Flush, Drain and SetApplied
+// must be called from one goroutine. Applied, Stats, Err and Close may be called from any.
 type Standalone struct {
 	addr string
 	log  zerolog.Logger
@@ -37,6 +37,8 @@ type Standalone struct {
 	multiSelect bool      // a SELECT was sent inside the current MULTI
 	args        [6][]byte // scratch for Restore's arguments
 	num         [20]byte  // scratch for a number argument
+
+	strs stringBatch // SetString's keys not yet sent
 
 	mu       sync.Mutex
 	ring     ring     // commands encoded and not yet answered
@@ -70,6 +72,7 @@ func newStandalone(cfg Config, conn net.Conn, rd *resp.Reader) *Standalone {
 		ring:     newRing(cfg.Window),
 		maxFree:  cfg.WindowBytes/chunkSize + 2,
 		maxBytes: cfg.WindowBytes,
+		strs:     stringBatch{maxKeys: cfg.StringBatch, maxBytes: cfg.StringBatchBytes},
 		wake:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -82,6 +85,9 @@ func newStandalone(cfg Config, conn net.Conn, rd *resp.Reader) *Standalone {
 // key and payload before it returns. It blocks while the window is full. A
 // refusal by the target is logged and counted, not returned.
 func (f *Standalone) Restore(db int, key []byte, expireAtMs int64, payload []byte) error {
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
 	if err := f.selectDB(db); err != nil {
 		return err
 	}
@@ -108,6 +114,9 @@ func (f *Standalone) selectDB(db int) error {
 
 // LoadFunction sends FUNCTION LOAD REPLACE code (Redis 7.0+).
 func (f *Standalone) LoadFunction(code []byte) error {
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
 	args := append(f.args[:0], argFunction, argLoad, argReplace, code)
 	return f.send(entry{kind: kindFunction, offset: noOffset}, args)
 }

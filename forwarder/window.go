@@ -24,6 +24,7 @@ const (
 	kindMulti                // MULTI
 	kindExec                 // EXEC
 	kindDiscard              // DISCARD
+	kindStrings              // MSET or SET of SetString, in the snapshot phase
 )
 
 // entry is one command encoded and not yet answered.

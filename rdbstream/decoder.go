@@ -5,14 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
 	"math"
 	"sync"
 	"time"
-
-	"github.com/hdt3213/rdb/crc64jones"
 )
 
 // RDB opcodes (rdb.h).
@@ -52,13 +49,12 @@ type Decoder struct {
 	rerr  error // sticky error from src
 	empty int   // consecutive empty reads
 
-	crc     hash.Hash64 // whole-file checksum of buf before crcFrom
+	crc     uint64 // whole-file checksum of buf before crcFrom
 	crcFrom int
 
 	capturing bool // bytes consumed from capFrom on belong to payload
 	capFrom   int
 	payload   []byte
-	sum       hash.Hash64 // payload checksum
 
 	opts Options
 	now  func() time.Time
@@ -73,6 +69,7 @@ type Decoder struct {
 	inKey   bool // key holds the key being decoded
 	code    []byte
 	lzf     []byte
+	value   []byte // StringValue's buffer for int and LZF strings
 	entry   Entry
 	expired int64
 	aux     map[string]string
@@ -85,8 +82,6 @@ func NewDecoder(r io.Reader, opts Options) *Decoder {
 	d := &Decoder{
 		src:  r,
 		buf:  *bufPool.Get().(*[]byte),
-		crc:  crc64jones.New(),
-		sum:  crc64jones.New(),
 		opts: opts,
 		now:  opts.Now,
 		aux:  make(map[string]string),
@@ -309,7 +304,7 @@ func (d *Decoder) next() (*Entry, error) {
 func (d *Decoder) readTrailer() error {
 	d.flushCRC()
 	if d.version >= 5 {
-		got := d.crc.Sum64()
+		got := d.crc
 		off := d.Offset()
 		p, err := d.readN(8)
 		if err != nil {
@@ -416,9 +411,7 @@ func (d *Decoder) readKey(t byte, off int64, m keyMeta) (*Entry, error) {
 		return nil, err
 	}
 	d.payload = binary.LittleEndian.AppendUint16(d.payload, uint16(d.version))
-	d.sum.Reset()
-	d.sum.Write(d.payload)
-	d.payload = binary.LittleEndian.AppendUint64(d.payload, d.sum.Sum64())
+	d.payload = binary.LittleEndian.AppendUint64(d.payload, crcUpdate(0, d.payload))
 	d.entry = Entry{
 		Kind:    KindKey,
 		DB:      d.db,
@@ -427,6 +420,7 @@ func (d *Decoder) readKey(t byte, off int64, m keyMeta) (*Entry, error) {
 		Idle:    m.idle,
 		Freq:    m.freq,
 		Payload: d.payload,
+		scratch: &d.value,
 	}
 	if m.hasExpire {
 		d.entry.ExpireAt = m.expireAt

@@ -19,6 +19,10 @@
 // where ttl is Entry.ExpireAt (0 for none). The target must know the RDB
 // version and the value type: Redis refuses a payload from a newer version.
 //
+// For a string key (Type 0), Entry.StringValue decodes the value itself
+// (integer encodings to their text, LZF decompressed), on demand, for a
+// caller that writes it with SET or MSET instead.
+//
 // Function libraries (Redis 7 and later) arrive as entries of KindFunction,
 // whose Code is loaded with FUNCTION LOAD REPLACE. Aux fields (redis-ver,
 // repl-id, repl-offset, ...) are available from Decoder.Aux, and the Lua

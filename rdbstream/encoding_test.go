@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/crc64"
 	"io"
 	"strings"
 	"testing"
@@ -243,6 +244,24 @@ func TestHeader(t *testing.T) {
 		}
 		if d.Version() != 0 {
 			t.Errorf("%q: Version() = %d after a bad header", tt.in, d.Version())
+		}
+	}
+}
+
+func TestCRCUpdate(t *testing.T) {
+	if got := crcUpdate(0, []byte("123456789")); got != 0xe9c6d914c4b8d9ca {
+		t.Fatalf("crc64(123456789) = %x, Redis says e9c6d914c4b8d9ca", got)
+	}
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(i*7 + i>>3)
+	}
+	for n := 0; n <= len(b); n++ {
+		for split := 0; split <= n; split += 1 + n/5 {
+			want := crc64jones.Checksum(b[:n], crc64.MakeTable(crcJonesReflected))
+			if got := crcUpdate(crcUpdate(0, b[:split]), b[split:n]); got != want {
+				t.Fatalf("%d bytes split at %d: %x, crc64jones says %x", n, split, got, want)
+			}
 		}
 	}
 }

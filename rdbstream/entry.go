@@ -58,6 +58,8 @@ type Entry struct {
 	Payload []byte
 	// Code is the function library source, KindFunction only.
 	Code []byte
+
+	scratch *[]byte // the Decoder's buffer for StringValue; nil = allocate
 }
 
 // Options configures a Decoder. The zero value is ready to use.

@@ -27,7 +27,7 @@ const lzfMaxRatio = 88
 // whole-file checksum.
 func (d *Decoder) flushCRC() {
 	if d.crcFrom < d.r {
-		d.crc.Write(d.buf[d.crcFrom:d.r])
+		d.crc = crcUpdate(d.crc, d.buf[d.crcFrom:d.r])
 	}
 	d.crcFrom = d.r
 }
@@ -327,8 +327,12 @@ func lzfDecompress(in, out []byte) error {
 		if ref < 0 || op+n > len(out) {
 			return errLZF
 		}
-		for i := 0; i < n; i++ {
-			out[op+i] = out[ref+i]
+		if op-ref >= n {
+			copy(out[op:op+n], out[ref:ref+n])
+		} else {
+			for i := 0; i < n; i++ { // overlapping: a run repeats itself
+				out[op+i] = out[ref+i]
+			}
 		}
 		op += n
 	}

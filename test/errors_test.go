@@ -88,4 +88,5 @@ func TestSourceReplicaWithLinkDown(t *testing.T) {
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
+	assertEqualAfterStop(t, master, dst, 0)
 }

@@ -155,14 +155,52 @@ func tail(s string, lines int) string {
 
 func url(s *redistest.Server) string { return "redis://" + s.Addr }
 
-// assertEqual waits until the target equals the source key by key and by
-// DEBUG DIGEST. The comparison is retried until within runs out: keys that
-// expire while it runs can differ for a moment.
+// checkpointKey is where replicant keeps its checkpoint on the target: the
+// one key the target has and the source does not.
+const checkpointKey = "replicant:checkpoint"
+
+func isCheckpoint(key string) bool { return key == checkpointKey }
+
+// assertEqual waits until the target equals the source key by key, the
+// checkpoint key aside, with each key's DEBUG DIGEST-VALUE too. The
+// comparison is retried until within runs out: keys that expire while it
+// runs can differ for a moment.
 func assertEqual(t *testing.T, src, dst *redistest.Server, within time.Duration) {
+	t.Helper()
+	waitEqual(t, src, dst, within, redistest.CompareOptions{Digest: true, SkipKeys: isCheckpoint})
+}
+
+// assertEqualShifted is assertEqual for a replicant run with an expire
+// margin: each TTL on the target may be longer by up to the margin.
+func assertEqualShifted(t *testing.T, src, dst *redistest.Server, within, margin time.Duration) {
+	t.Helper()
+	waitEqual(t, src, dst, within, redistest.CompareOptions{Digest: true, SkipKeys: isCheckpoint,
+		TTLTolerance: margin + 2*time.Second})
+}
+
+// assertEqualAfterStop runs once replicant has stopped: it drops the
+// checkpoint key from the target, then compares everything, DEBUG DIGEST
+// of the whole servers included. margin is replicant's --expire-margin
+// beyond the default: with one, keys the source expired after replicant
+// stopped live on in the target for up to the margin, so the whole-server
+// digest is left out and each key's is compared.
+func assertEqualAfterStop(t *testing.T, src, dst *redistest.Server, margin time.Duration) {
+	t.Helper()
+	if err := dst.Client.Del(context.Background(), checkpointKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	o := redistest.CompareOptions{Digest: true, TTLTolerance: margin + 2*time.Second}
+	if margin > 0 {
+		o.SkipKeys = isCheckpoint
+	}
+	waitEqual(t, src, dst, 30*time.Second, o)
+}
+
+func waitEqual(t *testing.T, src, dst *redistest.Server, within time.Duration, o redistest.CompareOptions) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	diffs, err := redistest.WaitEqual(ctx, src, dst, redistest.CompareOptions{Digest: true}, 200*time.Millisecond)
+	diffs, err := redistest.WaitEqual(ctx, src, dst, o, 200*time.Millisecond)
 	if len(diffs) > 0 {
 		t.Fatalf("target differs from source after %v:\n%s", within, joinDiffs(diffs))
 	}

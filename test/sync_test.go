@@ -35,6 +35,7 @@ func TestSyncEveryType(t *testing.T) {
 			if code := r.stop(t); code != 0 {
 				t.Fatalf("exit status %d after SIGTERM, want 0", code)
 			}
+			assertEqualAfterStop(t, src, dst, 0)
 			final := lastLine(r.out.String())
 			if !strings.Contains(final, `"restore_errors":0`) || !strings.Contains(final, `"command_errors":0`) {
 				t.Fatalf("the target refused some writes: %s", final)
@@ -60,6 +61,7 @@ func TestSyncWithPassword(t *testing.T) {
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
+	assertEqualAfterStop(t, src, dst, 0)
 }
 
 // TestSyncWithReplicationOnlyACLUser syncs as a user that may only
@@ -84,4 +86,5 @@ func TestSyncWithReplicationOnlyACLUser(t *testing.T) {
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
+	assertEqualAfterStop(t, src, dst, 0)
 }

@@ -46,6 +46,7 @@ func TestSyncOverTLS(t *testing.T) {
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
+	assertEqualAfterStop(t, src, dst, 0)
 }
 
 func freePort(t *testing.T) int {

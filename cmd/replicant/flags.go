@@ -19,6 +19,11 @@ type syncOptions struct {
 	ConnectTimeout time.Duration
 	RetryMax       time.Duration
 	ExpireMargin   time.Duration
+	StateDir       string
+	SpoolMax       int64
+	CheckpointKey  string
+
+	SnapshotCommands string // snapshotAuto or snapshotRestore
 }
 
 func syncFlags(o *syncOptions) *flag.FlagSet {
@@ -38,12 +43,17 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "timeout to connect to the source or the target")
 	fs.DurationVar(&o.RetryMax, "retry-max", 30*time.Second, "longest wait between attempts while the source is not ready (loading, or a replica whose link is down)")
 	fs.DurationVar(&o.ExpireMargin, "expire-margin", time.Second, "keys with an expiry expire this much later on the target than on the source, so that the source's own DEL of an expired key, not the target's clock, removes it while the replication lag stays under the margin (0: same time)")
+	fs.StringVar(&o.StateDir, "state-dir", "", "`dir` for the spool of the stream and the resume state; start again with the same dir to resume without a full sync (default: a temporary dir, removed at exit; resuming then relies on the target's checkpoint and the source's backlog)")
+	fs.Int64Var(&o.SpoolMax, "spool-max", 4<<30, "most `bytes` of stream kept on disk while the target is slow or down; past it replicant stops with an error, losing nothing")
+	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` (in db 0 of the target) holding the stream offset the target has applied, written atomically with every batch")
+	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry as MSET batches, the rest as RESTORE: cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant sync --source URL --target URL [flags]
 
 Connects to the source master as a replica, restores every key of every
-database on the target (RESTORE ... REPLACE ABSTTL), then forwards the live
+database on the target (RESTORE ... REPLACE ABSTTL, or MSET for string keys
+without expiry: see --snapshot-commands), then forwards the live
 replication stream in order until SIGINT or SIGTERM, which stop it cleanly
 (exit status 0) once what was read is applied. A status line is logged every
 --status-interval.
@@ -59,6 +69,15 @@ func (o *syncOptions) validate() error {
 	if o.Source == "" || o.Target == "" {
 		return fmt.Errorf("--source and --target are required")
 	}
+	if o.SpoolMax < 1<<20 {
+		return fmt.Errorf("--spool-max must be at least 1 MiB")
+	}
+	if o.CheckpointKey == "" {
+		return fmt.Errorf("--checkpoint-key must not be empty")
+	}
+	if o.SnapshotCommands != snapshotAuto && o.SnapshotCommands != snapshotRestore {
+		return fmt.Errorf("--snapshot-commands must be auto or restore, not %q", o.SnapshotCommands)
+	}
 	if o.ExpireMargin < 0 {
 		return fmt.Errorf("--expire-margin must not be negative")
 	}
@@ -67,3 +86,9 @@ func (o *syncOptions) validate() error {
 	}
 	return nil
 }
+
+// Values of --snapshot-commands.
+const (
+	snapshotAuto    = "auto"
+	snapshotRestore = "restore"
+)

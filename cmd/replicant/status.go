@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 )
 
@@ -19,7 +20,10 @@ const (
 type status struct {
 	current atomic.Value // string
 	started time.Time
-	src     atomic.Pointer[psync.Conn] // set once the source answered PSYNC
+	src     atomic.Pointer[psync.Conn]           // the current source link, once it answered PSYNC
+	fwd     atomic.Pointer[forwarder.Standalone] // the snapshot writer, during a full sync
+
+	restoreErrors atomic.Int64 // of finished snapshots
 }
 
 func newStatus() *status {
@@ -50,20 +54,23 @@ func (st *status) loop(ctx context.Context, s *syncer, every time.Duration) {
 // log writes one status line.
 func (st *status) log(s *syncer, msg string) {
 	ev := s.log.Info().Str("phase", st.phase())
-	if s.fwd != nil {
-		fs := s.fwd.Stats()
-		ev = ev.Int64("keys_restored", fs.Restored).Int64("restore_errors", fs.RestoreErrors).
-			Int64("commands", fs.Commands).Int64("command_errors", fs.CommandErrors)
+	restored, restoreErrors := s.restored.Load(), st.restoreErrors.Load()
+	if fwd := st.fwd.Load(); fwd != nil {
+		fs := fwd.Stats()
+		restored, restoreErrors = restored+fs.Restored, restoreErrors+fs.RestoreErrors
 	}
-	if src := st.src.Load(); src != nil {
-		received, applied := src.Received(), s.fwd.Applied()
-		if src.FullResync() {
-			ev = ev.Int64("rdb_received", src.SnapshotRead())
-			if total := src.SnapshotSize(); total >= 0 {
-				ev = ev.Int64("rdb_total", total) // unknown until the end when diskless
-			}
+	ev = ev.Int64("keys_restored", restored).Int64("restore_errors", restoreErrors)
+	if src := st.src.Load(); src != nil && src.FullResync() && st.phase() == phaseSnapshot {
+		ev = ev.Int64("rdb_received", src.SnapshotRead())
+		if total := src.SnapshotSize(); total >= 0 {
+			ev = ev.Int64("rdb_total", total) // unknown until the end when diskless
 		}
-		ev = ev.Int64("offset", received).Int64("applied", applied).Int64("lag_bytes", max(0, received-applied))
+	}
+	if a := s.applier.Load(); a != nil {
+		applied, refused := a.Counts()
+		received, done := s.spool.End(), a.Applied()
+		ev = ev.Int64("commands", applied).Int64("command_errors", refused).
+			Int64("offset", received).Int64("applied", done).Int64("lag_bytes", max(0, received-done))
 	}
 	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)
 }

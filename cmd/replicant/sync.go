@@ -1,10 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -12,6 +11,7 @@ import (
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 	"github.com/replicant/replicant/rdbstream"
+	"github.com/replicant/replicant/spool"
 )
 
 // runSync is "replicant sync": parse flags, then copy and follow until a
@@ -46,17 +46,31 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// syncer joins a source link, the RDB decoder and a target writer.
+// syncer joins a source link, the RDB decoder, the spool and the target
+// writers. Its fields are the run goroutine's; what other goroutines read is
+// atomic.
 type syncer struct {
 	opts   syncOptions
 	log    zerolog.Logger
 	srcCfg psync.Config
 	dstCfg forwarder.Config
-	src    *psync.Conn
-	fwd    *forwarder.Standalone
+	src    *psync.Conn           // the current source link
+	fwd    *forwarder.Standalone // the snapshot writer, during a full sync
 	dec    *rdbstream.Decoder
 	expiry *expiryRewriter
 	status *status
+
+	srcAddrs   []string // the source's addresses: a master and the replicas that may replace it
+	stateDir   string
+	tempState  bool // stateDir was made for this run: removed at exit
+	state      savedState
+	spool      *spool.Spool
+	applier    atomic.Pointer[applier]
+	replIDs    atomic.Pointer[[]string] // known replication ids, newest first
+	needFull   atomic.Bool              // the target lost its checkpoint
+	restored   atomic.Int64             // keys restored by finished snapshots
+	fullSyncs  int
+	everSynced bool // this process restored a snapshot or resumed
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
@@ -68,7 +82,10 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--target: %w", err)
 	}
-	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin)}
+	if len(dst.Addrs) > 1 {
+		return nil, fmt.Errorf("--target: one address only (a cluster or proxy target is not supported yet)")
+	}
+	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin), srcAddrs: src.Addrs}
 	s.srcCfg = psync.Config{
 		Addr: src.Addr, Username: src.Username, Password: src.Password,
 		ListeningPort: o.ReplicaPort, DialTimeout: o.ConnectTimeout,
@@ -90,68 +107,6 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 		}
 	}
 	return s, nil
-}
-
-// run connects both sides, copies the snapshot and follows the stream until
-// ctx is done (a clean stop: nil) or something fails.
-func (s *syncer) run(ctx context.Context) error {
-	s.log.Info().Str("source", redact(s.opts.Source)).Str("target", redact(s.opts.Target)).Msg("replicant starting")
-	fwd, err := forwarder.Dial(ctx, s.dstCfg)
-	if err != nil {
-		return s.stopped(ctx, fmt.Errorf("target: %w", err))
-	}
-	s.fwd = fwd
-	defer fwd.Close()
-	s.status.setPhase(phaseHandshake)
-	go s.status.loop(ctx, s, s.opts.StatusInterval)
-	if err := s.connectSource(ctx); err != nil {
-		return s.stopped(ctx, err)
-	}
-	defer s.src.Close()
-	stopOnCancel := context.AfterFunc(ctx, func() { s.src.Close() })
-	defer stopOnCancel()
-	if s.src.FullResync() {
-		if err := s.copySnapshot(); err != nil {
-			return s.stopped(ctx, err)
-		}
-	}
-	err = s.follow()
-	return s.finish(ctx, err)
-}
-
-// stopped turns an error caused by a stop request into a clean stop.
-func (s *syncer) stopped(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		s.log.Info().Str("phase", s.status.phase()).Msg("stopped before the sync was complete")
-		return nil
-	}
-	return err
-}
-
-// connectSource dials the source, retrying with backoff while it is not
-// ready (loading, or a replica whose link to its master is down).
-func (s *syncer) connectSource(ctx context.Context) error {
-	wait := 500 * time.Millisecond
-	for {
-		s.srcCfg.Applied = s.fwd.Applied
-		c, err := psync.Dial(ctx, s.srcCfg)
-		if err == nil {
-			s.src = c
-			s.status.src.Store(c)
-			s.fwd.SetApplied(c.StartOffset())
-			return nil
-		}
-		if !errors.Is(err, psync.ErrRetryLater) || ctx.Err() != nil {
-			return err
-		}
-		s.log.Warn().Err(err).Dur("retry_in", wait).Msg("source not ready")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, s.opts.RetryMax)
-	}
 }
 
 // copySnapshot restores every key of the streamed RDB on the target.
@@ -189,6 +144,9 @@ func (s *syncer) copySnapshot() error {
 func (s *syncer) apply(e *rdbstream.Entry) error {
 	switch e.Kind {
 	case rdbstream.KindKey:
+		if s.opts.SnapshotCommands == snapshotAuto && e.Type == rdbTypeString && e.ExpireAt == 0 {
+			return s.setString(e)
+		}
 		return s.fwd.Restore(e.DB, e.Key, s.expiry.snapshot(e.ExpireAt), e.Payload)
 	case rdbstream.KindFunction:
 		return s.fwd.LoadFunction(e.Code)
@@ -196,39 +154,21 @@ func (s *syncer) apply(e *rdbstream.Entry) error {
 	return nil
 }
 
-// follow forwards the live stream until the source link ends. Commands are
-// flushed to the target whenever nothing more is waiting in the socket
-// buffer, so a burst goes out in large writes and a lone write at once.
-func (s *syncer) follow() error {
-	s.status.setPhase(phaseStreaming)
-	s.log.Info().Int64("offset", s.src.StartOffset()).Msg("streaming")
-	for {
-		args, end, err := s.src.ReadCommand()
-		if err != nil {
-			return err
-		}
-		if err := s.fwd.Command(s.expiry.rewrite(args), end); err != nil {
-			return err
-		}
-		if s.src.Buffered() == 0 {
-			if err := s.fwd.Flush(); err != nil {
-				return err
-			}
-		}
-	}
-}
+// rdbTypeString is the RDB value type of a string.
+const rdbTypeString = 0
 
-// finish ends a run: on a stop request, what was read is applied before the
-// process exits.
-func (s *syncer) finish(ctx context.Context, err error) error {
-	if ctx.Err() == nil {
-		return err
+// setString sends a string key without expiry as its plain value, which
+// the forwarder batches into MSET: the target applies that for about half
+// the cost of a RESTORE. Everything else costs the target as much or more
+// as another command than as RESTORE: a string with an expiry (SET ... PXAT
+// is no cheaper than RESTORE ... ABSTTL), and collections, which RESTORE
+// loads in their compact encoding without rebuilding them element by
+// element. A value that does not decode goes as RESTORE, for the target to
+// judge.
+func (s *syncer) setString(e *rdbstream.Entry) error {
+	v, err := e.StringValue()
+	if err != nil {
+		return s.fwd.Restore(e.DB, e.Key, 0, e.Payload)
 	}
-	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if derr := s.fwd.Drain(drainCtx); derr != nil {
-		return fmt.Errorf("stopping: target did not confirm every command: %w", derr)
-	}
-	s.status.log(s, "stopped")
-	return nil
+	return s.fwd.SetString(e.DB, e.Key, v)
 }

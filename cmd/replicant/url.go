@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // endpoint is a parsed redis:// or rediss:// URL.
 type endpoint struct {
-	Addr     string
+	Addr     string   // the first address
+	Addrs    []string // every address, for redis://host1:port1,host2:port2
 	Username string
 	Password string
 	TLS      bool
@@ -27,7 +29,7 @@ func parseEndpoint(raw string) (endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		if _, _, splitErr := net.SplitHostPort(raw); splitErr == nil {
-			return endpoint{Addr: raw}, nil
+			return endpoint{Addr: raw, Addrs: []string{raw}}, nil
 		}
 		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", raw)
 	}
@@ -39,14 +41,14 @@ func parseEndpoint(raw string) (endpoint, error) {
 	default:
 		return endpoint{}, fmt.Errorf("%q: scheme %q is not redis:// or rediss://", redact(raw), u.Scheme)
 	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "6379"
+	for _, hp := range strings.Split(u.Host, ",") {
+		addr, err := hostPort(hp)
+		if err != nil {
+			return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+		}
+		ep.Addrs = append(ep.Addrs, addr)
 	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return endpoint{}, fmt.Errorf("%q: bad port %q", redact(raw), port)
-	}
-	ep.Addr = net.JoinHostPort(host, port)
+	ep.Addr = ep.Addrs[0]
 	if u.User != nil {
 		ep.Username = u.User.Username()
 		ep.Password, _ = u.User.Password()
@@ -58,6 +60,22 @@ func parseEndpoint(raw string) (endpoint, error) {
 		ep.Username = ""
 	}
 	return ep, nil
+}
+
+// hostPort normalizes host[:port], 6379 by default.
+func hostPort(hp string) (string, error) {
+	u, err := url.Parse("redis://" + hp)
+	if err != nil || u.Hostname() == "" {
+		return "", fmt.Errorf("bad address %q", hp)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("bad port %q", port)
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // redact returns the URL with its password replaced, for messages and logs.

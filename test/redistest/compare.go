@@ -50,7 +50,9 @@ type CompareOptions struct {
 	SkipFunctions bool
 	// Digest also compares DEBUG DIGEST of the two servers (which needs
 	// --enable-debug-command yes), after the key-by-key comparison found
-	// nothing. A digest covers every db but not expiry times.
+	// nothing. A digest covers every db but not expiry times. With SkipKeys
+	// set, a whole-server digest would count the skipped keys, so each
+	// compared key's DEBUG DIGEST-VALUE is compared instead.
 	Digest bool
 }
 
@@ -98,7 +100,7 @@ func Compare(ctx context.Context, src, dst *Server, o CompareOptions) ([]Diff, e
 			return c.diffs, err
 		}
 	}
-	if c.o.Digest && len(c.diffs) == 0 {
+	if c.o.Digest && c.o.SkipKeys == nil && len(c.diffs) == 0 {
 		return c.diffs, c.compareDigests(ctx)
 	}
 	return c.diffs, nil
@@ -206,7 +208,36 @@ func (c *comparer) compareKeys(ctx context.Context, db int, keys []string) error
 			same = append(same, typedKey{key: k, typ: sm[i].typ})
 		}
 	}
-	return c.compareValues(ctx, db, same)
+	if err := c.compareValues(ctx, db, same); err != nil {
+		return err
+	}
+	if c.o.Digest && c.o.SkipKeys != nil {
+		return c.compareValueDigests(ctx, db, same)
+	}
+	return nil
+}
+
+// compareValueDigests compares DEBUG DIGEST-VALUE of each key.
+func (c *comparer) compareValueDigests(ctx context.Context, db int, keys []typedKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	args := []any{"DEBUG", "DIGEST-VALUE"}
+	for _, k := range keys {
+		args = append(args, k.key)
+	}
+	sd, dd, err := onBoth(c.src, c.dst, func(s *Server) ([]string, error) {
+		return s.ClientDB(db).Do(ctx, args...).StringSlice()
+	})
+	if err != nil {
+		return fmt.Errorf("DEBUG DIGEST-VALUE: %w", err)
+	}
+	for i, k := range keys {
+		if i < len(sd) && i < len(dd) && sd[i] != dd[i] {
+			c.add(Diff{DB: db, Key: k.key, What: fmt.Sprintf("DEBUG DIGEST-VALUE differs: %s vs %s", sd[i], dd[i])})
+		}
+	}
+	return nil
 }
 
 func readMeta(ctx context.Context, cl *redis.Client, keys []string) ([]keyMeta, error) {

@@ -352,3 +352,18 @@ func Digest(ctx context.Context, s *Server) (string, error) {
 	}
 	return d, nil
 }
+
+// Restart stops the process (SIGTERM, then SIGKILL if needed) and starts it
+// again with the same port, dir and arguments, so it loads whatever it
+// persisted (an RDB saved before, or its AOF). Clients reconnect by
+// themselves.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.terminate(); err != nil {
+		return err
+	}
+	s.exited = make(chan struct{})
+	if err := s.spawn(ctx); err != nil {
+		return err
+	}
+	return s.waitReady(ctx)
+}

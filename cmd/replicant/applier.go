@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/replicant/replicant/forwarder"
+	"github.com/replicant/replicant/resp"
+)
+
+// errTargetLostData means the target's checkpoint is gone or outside what
+// the spool holds (the target restarted empty, or was flushed): only a full
+// resync can make it equal to the source again.
+var errTargetLostData = errors.New("the target no longer holds a checkpoint replicant can continue from")
+
+// applier applies the spooled stream to the target in atomic batches, each
+// with its checkpoint, and after a target outage reconnects and goes on
+// from the checkpoint the target holds: nothing is applied twice, nothing
+// is missed.
+type applier struct {
+	s      *syncer
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	txn      atomic.Pointer[forwarder.Txn]
+	applied  atomic.Int64
+	commands atomic.Int64 // applied by closed connections
+	refused  atomic.Int64
+	skip     map[int64]string // commands the target refuses for good, by end offset
+}
+
+// startApplier starts applying from the target's checkpoint. It runs until
+// stop, not until ctx ends: on a stop request the spool is applied first.
+func (s *syncer) startApplier(ctx context.Context, from int64) *applier {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a := &applier{s: s, cancel: cancel, done: make(chan struct{}), skip: map[int64]string{}}
+	a.applied.Store(from)
+	go a.run(ctx)
+	return a
+}
+
+// stop ends the applier and waits for it.
+func (a *applier) stop() {
+	a.cancel()
+	<-a.done
+}
+
+// Applied returns the offset the target has confirmed.
+func (a *applier) Applied() int64 {
+	if t := a.txn.Load(); t != nil {
+		if v := t.Applied(); v > a.applied.Load() {
+			a.applied.Store(v)
+		}
+	}
+	return a.applied.Load()
+}
+
+// Counts returns the commands applied and refused so far.
+func (a *applier) Counts() (applied, refused int64) {
+	applied, refused = a.commands.Load(), a.refused.Load()
+	if t := a.txn.Load(); t != nil {
+		ta, tr := t.Counts()
+		applied, refused = applied+ta, refused+tr
+	}
+	return applied, refused
+}
+
+func (a *applier) run(ctx context.Context) {
+	defer close(a.done)
+	wait := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := a.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		var ae *forwarder.AbortError
+		switch {
+		case errors.Is(err, errTargetLostData):
+			a.s.requestFullResync(err)
+			return
+		case errors.As(err, &ae) && !ae.Transient:
+			for off, what := range ae.Refused {
+				a.skip[off] = what
+			}
+			continue // at once, without the refused commands
+		}
+		if time.Since(started) > time.Minute {
+			wait = 200 * time.Millisecond
+		}
+		a.s.log.Warn().Err(err).Str("retry_in", wait.String()).Msg("target: applying stopped; will go on from its checkpoint")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, a.s.opts.RetryMax)
+	}
+}
+
+// session connects to the target and applies from its checkpoint until
+// something fails.
+func (a *applier) session(ctx context.Context) error {
+	t, err := forwarder.DialTxn(ctx, a.s.dstCfg, a.s.opts.CheckpointKey)
+	if err != nil {
+		return err
+	}
+	defer a.retire(t)
+	cp, _, ok := t.Checkpoint()
+	sp := a.s.spool
+	if !ok || !a.s.knowsReplID(cp.ReplID) || cp.Offset < sp.Start() || cp.Offset > sp.End() {
+		return fmt.Errorf("%w (checkpoint %q, spool holds %d-%d)", errTargetLostData, cp.String(), sp.Start(), sp.End())
+	}
+	t.SetApplied(cp.Offset)
+	a.txn.Store(t)
+	a.s.log.Info().Int64("offset", cp.Offset).Int("db", cp.DB).Msg("target: applying the stream from its checkpoint")
+	return a.applyFrom(ctx, t, cp)
+}
+
+// retire closes t and keeps its counts.
+func (a *applier) retire(t *forwarder.Txn) {
+	a.Applied()
+	t.Close()
+	if a.txn.CompareAndSwap(t, nil) {
+		ta, tr := t.Counts()
+		a.commands.Add(ta)
+		a.refused.Add(tr)
+	}
+}
+
+// batch bounds: a batch is committed when nothing more is waiting, or at
+// these sizes, but never inside a transaction of the source.
+const (
+	batchMaxCommands = 2000
+	batchMaxBytes    = 1 << 20
+)
+
+// applyFrom reads the spool from cp and applies it in batches.
+func (a *applier) applyFrom(ctx context.Context, t *forwarder.Txn, cp forwarder.Checkpoint) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.Dead():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	r := a.s.spool.NewReader(ctx, cp.Offset)
+	defer r.Close()
+	rd := resp.NewReader(r, 256<<10)
+	b := batcher{a: a, t: t, off: cp.Offset, db: cp.DB}
+	for {
+		if b.due(rd.Buffered().Buffered() == 0 && r.Available() == 0) {
+			if err := b.commit(); err != nil {
+				return err
+			}
+		}
+		args, size, err := rd.ReadCommand()
+		if err != nil {
+			if terr := t.Err(); terr != nil {
+				return terr
+			}
+			return err
+		}
+		b.add(args, size)
+	}
+}
+
+// batcher groups stream commands into checkpointed transactions.
+type batcher struct {
+	a       *applier
+	t       *forwarder.Txn
+	off     int64 // offset just after the last command read
+	db      int   // the stream's db at off
+	open    bool  // a batch is begun
+	n       int
+	inMulti bool // inside MULTI ... EXEC of the source
+	trimmed time.Time
+}
+
+func (b *batcher) due(idle bool) bool {
+	return b.open && !b.inMulti && (idle || b.n >= batchMaxCommands || b.t.Size() >= batchMaxBytes)
+}
+
+func (b *batcher) add(args [][]byte, size int) {
+	b.off += int64(size)
+	if !b.open {
+		b.t.Begin(b.db)
+		b.open, b.n = true, 0
+	}
+	b.n++
+	if len(args) == 0 {
+		return
+	}
+	switch name := args[0]; {
+	case eq(name, "PING"), eq(name, "REPLCONF"):
+	case eq(name, "MULTI"):
+		b.inMulti = true // the batch is atomic already
+	case eq(name, "EXEC"):
+		b.inMulti = false
+	case eq(name, "SELECT"):
+		if len(args) == 2 {
+			if db, err := strconv.Atoi(string(args[1])); err == nil {
+				b.db = db
+			}
+		}
+		b.t.Add(args, b.off)
+	default:
+		if what, bad := b.a.skip[b.off]; bad {
+			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
+			b.a.refused.Add(1)
+			return
+		}
+		b.t.Add(b.a.s.expiry.rewrite(args), b.off)
+	}
+}
+
+func (b *batcher) commit() error {
+	cp := forwarder.Checkpoint{ReplID: b.a.s.replID(), Offset: b.off, DB: b.db}
+	b.open = false
+	if err := b.t.Commit(cp, ""); err != nil {
+		return err
+	}
+	if time.Since(b.trimmed) > time.Second {
+		b.trimmed = time.Now()
+		return b.a.s.spool.Trim(b.a.Applied())
+	}
+	return nil
+}

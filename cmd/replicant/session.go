@@ -1,0 +1,411 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/forwarder"
+	"github.com/replicant/replicant/psync"
+	"github.com/replicant/replicant/resp"
+	"github.com/replicant/replicant/spool"
+)
+
+// resumePoint says how to ask the source for its stream: a partial resync
+// from Offset of ReplID, or a full resync when ReplID is "".
+type resumePoint struct {
+	ReplID string
+	Offset int64
+}
+
+// run copies and follows until ctx ends (a clean stop: nil) or a fault that
+// retrying cannot mend. Each turn of its loop is one source link: a link
+// lost while streaming is dialled again and resumed with a partial resync.
+func (s *syncer) run(ctx context.Context) error {
+	s.log.Info().Str("source", redact(s.opts.Source)).Str("target", redact(s.opts.Target)).Msg("replicant starting")
+	if err := s.openState(); err != nil {
+		return err
+	}
+	defer s.closeState()
+	resume, err := s.startingPoint(ctx)
+	if err != nil {
+		return s.stopped(ctx, err)
+	}
+	go s.status.loop(ctx, s, s.opts.StatusInterval)
+	checkSourceLimits(ctx, s.sourceClientOptions(), s.log.With().Str("side", "source").Logger())
+	for first := true; ; first = false {
+		err := s.session(ctx, resume, first)
+		if ctx.Err() != nil {
+			return s.finish()
+		}
+		if first && s.src == nil || errors.Is(err, spool.ErrFull) || isFatal(err) {
+			return err
+		}
+		resume = s.nextResumePoint()
+		s.log.Warn().Err(err).Str("resume", fmt.Sprintf("%s %d", resume.ReplID, resume.Offset)).
+			Msg("source link lost; reconnecting")
+	}
+}
+
+// fatalError marks a failure that retrying cannot mend.
+type fatalError struct{ error }
+
+func (e fatalError) Unwrap() error { return e.error }
+
+func isFatal(err error) bool {
+	var fe fatalError
+	return errors.As(err, &fe)
+}
+
+// stopped turns an error caused by a stop request into a clean stop.
+func (s *syncer) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		s.log.Info().Str("phase", s.status.phase()).Msg("stopped before the sync was complete")
+		return nil
+	}
+	return err
+}
+
+// openState opens --state-dir (or a temporary one) and its spool.
+func (s *syncer) openState() error {
+	s.stateDir = s.opts.StateDir
+	if s.stateDir == "" {
+		dir, err := os.MkdirTemp("", "replicant-state-")
+		if err != nil {
+			return err
+		}
+		s.stateDir, s.tempState = dir, true
+	}
+	if err := os.MkdirAll(s.stateDir, 0o755); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	st, err := loadState(s.stateDir)
+	if err != nil {
+		return err
+	}
+	s.setState(st)
+	sp, err := spool.Open(filepath.Join(s.stateDir, "spool"), spool.Options{MaxBytes: s.opts.SpoolMax})
+	if err != nil {
+		return err
+	}
+	s.spool = sp
+	return nil
+}
+
+func (s *syncer) closeState() {
+	if a := s.applier.Swap(nil); a != nil {
+		a.stop()
+	}
+	s.spool.Close()
+	if s.tempState {
+		os.RemoveAll(s.stateDir)
+	}
+}
+
+func (s *syncer) setState(st savedState) {
+	s.state = st
+	ids := append([]string(nil), st.ReplIDs...)
+	s.replIDs.Store(&ids)
+}
+
+func (s *syncer) saveState(st savedState) error {
+	s.setState(st)
+	return st.save(s.stateDir)
+}
+
+func (s *syncer) replID() string {
+	if ids := *s.replIDs.Load(); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}
+
+func (s *syncer) knowsReplID(id string) bool { return s.state.knows(id) || id == s.replID() }
+
+// startingPoint reads the target's checkpoint: where the target stands
+// decides between a partial and a full resync. An unreachable target is an
+// error here: at start, the operator wants to hear it at once.
+func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
+	t, err := forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
+	if err != nil {
+		return resumePoint{}, fmt.Errorf("target: %w", err)
+	}
+	defer t.Close()
+	cp, found, ok := t.Checkpoint()
+	s.everSynced = found
+	if !ok {
+		return resumePoint{}, nil
+	}
+	if !s.state.SnapshotDone || !s.state.knows(cp.ReplID) || cp.Offset < s.spool.Start() || cp.Offset > s.spool.End() {
+		// The spool does not cover the checkpoint: resume from the
+		// checkpoint itself, which the source may still have in its backlog.
+		if err := s.spool.Reset(cp.Offset); err != nil {
+			return resumePoint{}, err
+		}
+		if err := s.saveState(savedState{SnapshotDone: true}.withReplID(cp.ReplID)); err != nil {
+			return resumePoint{}, err
+		}
+	}
+	s.log.Info().Str("replid", cp.ReplID).Int64("checkpoint", cp.Offset).Int64("spooled_to", s.spool.End()).
+		Msg("target holds a checkpoint: asking the source to continue from it")
+	return resumePoint{ReplID: s.replID(), Offset: s.spool.End()}, nil
+}
+
+// nextResumePoint is where to resume after a lost link.
+func (s *syncer) nextResumePoint() resumePoint {
+	if s.needFull.Load() || !s.state.SnapshotDone || s.replID() == "" {
+		return resumePoint{}
+	}
+	return resumePoint{ReplID: s.replID(), Offset: s.spool.End()}
+}
+
+// requestFullResync is called by the applier when the target lost its
+// checkpoint: the source link is closed so that run asks for a full resync.
+func (s *syncer) requestFullResync(cause error) {
+	s.log.Warn().Err(cause).Msg("target: a full resync is needed")
+	s.needFull.Store(true)
+	if c := s.status.src.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// session runs one source link: connect, full sync if the source says so,
+// then spool its stream until the link ends.
+func (s *syncer) session(ctx context.Context, resume resumePoint, first bool) error {
+	s.status.setPhase(phaseHandshake)
+	c, err := s.connectSource(ctx, resume, first)
+	if err != nil {
+		return err
+	}
+	s.src = c
+	s.status.src.Store(c)
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if c.FullResync() {
+		if err := s.fullSync(ctx, c); err != nil {
+			return err
+		}
+	} else if err := s.continueFrom(ctx, c); err != nil {
+		return err
+	}
+	s.status.setPhase(phaseStreaming)
+	return s.pump(c)
+}
+
+// connectSource dials the source until it answers. At the first start only
+// a source that is not ready yet is waited for; every other failure is the
+// operator's to see. Later, after a link was lost, every failure is retried.
+func (s *syncer) connectSource(ctx context.Context, resume resumePoint, first bool) (*psync.Conn, error) {
+	wait := 500 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		cfg := s.srcCfg
+		cfg.Addr = s.srcAddrs[attempt%len(s.srcAddrs)]
+		cfg.ReplID, cfg.Offset = resume.ReplID, resume.Offset
+		cfg.Applied = s.appliedOffset
+		c, err := psync.Dial(ctx, cfg)
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil || (first && !errors.Is(err, psync.ErrRetryLater)) {
+			return nil, err
+		}
+		s.log.Warn().Err(err).Str("retry_in", wait.String()).Msg("source not ready")
+		if (attempt+1)%len(s.srcAddrs) != 0 {
+			continue // try the next address at once
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, s.opts.RetryMax)
+	}
+}
+
+// appliedOffset is the offset acknowledged to the source: what the target
+// holds.
+func (s *syncer) appliedOffset() int64 {
+	if a := s.applier.Load(); a != nil {
+		return a.Applied()
+	}
+	if c := s.status.src.Load(); c != nil {
+		return c.StartOffset()
+	}
+	return 0
+}
+
+// continueFrom handles a partial resync: the spool goes on where it ended.
+func (s *syncer) continueFrom(ctx context.Context, c *psync.Conn) error {
+	if c.StartOffset() != s.spool.End() {
+		return fmt.Errorf("source continued at offset %d but the spool ends at %d", c.StartOffset(), s.spool.End())
+	}
+	if err := s.saveState(s.state.withReplID(c.ReplID())); err != nil {
+		return err
+	}
+	s.needFull.Store(false)
+	if s.applier.Load() == nil {
+		s.applier.Store(s.startApplier(ctx, s.spool.End()))
+	}
+	return nil
+}
+
+// fullSync replaces what the target holds with the source's snapshot: the
+// applier stops, the target is flushed if replicant wrote to it before (so
+// that keys deleted on the source meanwhile do not linger), the snapshot is
+// restored, and a checkpoint at the snapshot's offset is written.
+func (s *syncer) fullSync(ctx context.Context, c *psync.Conn) error {
+	if a := s.applier.Swap(nil); a != nil {
+		a.stop()
+	}
+	s.fullSyncs++
+	if err := s.spool.Reset(c.StartOffset()); err != nil {
+		return err
+	}
+	if err := s.saveState(savedState{}.withReplID(c.ReplID())); err != nil {
+		return err
+	}
+	t, err := forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer t.Close()
+	if err := s.markSnapshot(ctx, t); err != nil {
+		return err
+	}
+	if err := s.restoreSnapshot(ctx, c); err != nil {
+		return err
+	}
+	t.Begin(0)
+	if err := t.Commit(forwarder.Checkpoint{ReplID: c.ReplID(), Offset: c.StartOffset()}, ""); err != nil {
+		return err
+	}
+	if err := t.Drain(ctx); err != nil {
+		return err
+	}
+	s.everSynced = true
+	s.needFull.Store(false)
+	if err := s.saveState(s.state.withReplID(c.ReplID())); err != nil {
+		return err
+	}
+	st := s.state
+	st.SnapshotDone = true
+	if err := s.saveState(st); err != nil {
+		return err
+	}
+	s.applier.Store(s.startApplier(ctx, c.StartOffset()))
+	return nil
+}
+
+// snapshotMarker is the checkpoint key's value while a snapshot is being
+// restored: no checkpoint, so a crash now leads to a new full sync.
+const snapshotMarker = "snapshot-in-progress"
+
+// markSnapshot writes the marker, after a FLUSHALL when replicant has
+// written to this target before.
+func (s *syncer) markSnapshot(ctx context.Context, t *forwarder.Txn) error {
+	_, found, _ := t.Checkpoint()
+	t.Begin(0)
+	if found || s.everSynced {
+		s.log.Warn().Msg("full resync over an earlier copy: flushing the target so that keys deleted on the source do not linger")
+		t.Add([][]byte{[]byte("FLUSHALL")}, 0)
+	}
+	if err := t.Commit(forwarder.Checkpoint{}, snapshotMarker); err != nil {
+		return err
+	}
+	return t.Drain(ctx)
+}
+
+// restoreSnapshot restores the snapshot through a pipelined writer and
+// waits until the target confirmed every key.
+func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
+	fwd, err := forwarder.Dial(ctx, s.dstCfg)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer fwd.Close()
+	s.fwd = fwd
+	s.status.fwd.Store(fwd)
+	defer s.status.fwd.Store(nil)
+	s.status.setPhase(phaseSnapshot)
+	if err := s.copySnapshot(); err != nil {
+		return err
+	}
+	if err := fwd.Drain(ctx); err != nil {
+		return err
+	}
+	st := fwd.Stats()
+	s.restored.Add(st.Restored)
+	s.status.restoreErrors.Add(st.RestoreErrors)
+	return nil
+}
+
+// pump reads the stream into the spool at network speed until the link
+// ends. What a command re-encodes to is exactly its bytes on the wire (the
+// stream is canonical RESP), so spool offsets are stream offsets.
+func (s *syncer) pump(c *psync.Conn) error {
+	s.log.Info().Int64("offset", c.StartOffset()).Msg("streaming")
+	buf := make([]byte, 0, 256<<10)
+	for {
+		args, end, err := c.ReadCommand()
+		if err != nil {
+			if ferr := s.spoolAppend(buf, end); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		buf = resp.AppendCommand(buf, args...)
+		if c.Buffered() == 0 || len(buf) >= 128<<10 {
+			if err := s.spoolAppend(buf, end); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+}
+
+func (s *syncer) spoolAppend(buf []byte, end int64) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	if err := s.spool.Append(buf); err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			return fatalError{fmt.Errorf("%w: the target is too far behind; raise --spool-max or mend the target, then start again with the same --state-dir", err)}
+		}
+		return fatalError{err}
+	}
+	if got := s.spool.End(); end != 0 && got != end {
+		return fatalError{fmt.Errorf("spool ends at %d but the stream is at %d", got, end)}
+	}
+	return nil
+}
+
+// finish ends a run on a stop request: what the spool holds is applied
+// (for a bounded time) before the process exits.
+func (s *syncer) finish() error {
+	if a := s.applier.Load(); a != nil && s.state.SnapshotDone {
+		deadline := time.Now().Add(30 * time.Second)
+		for a.Applied() < s.spool.End() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if a.Applied() < s.spool.End() {
+			s.log.Warn().Int64("applied", a.Applied()).Int64("spooled", s.spool.End()).
+				Msg("stopping before the target applied everything; the rest is in the spool for the next start with the same --state-dir")
+		}
+	}
+	s.status.log(s, "stopped")
+	return nil
+}
+
+// sourceClientOptions are the options of a plain client of the source.
+func (s *syncer) sourceClientOptions() *redis.Options {
+	return &redis.Options{
+		Addr: s.srcAddrs[0], Username: s.srcCfg.Username, Password: s.srcCfg.Password,
+		TLSConfig: s.srcCfg.TLS, DialTimeout: s.srcCfg.DialTimeout, MaxRetries: -1,
+	}
+}

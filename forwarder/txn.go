@@ -1,0 +1,383 @@
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/replicant/replicant/resp"
+)
+
+// Txn applies the live stream to a standalone target in atomic batches:
+//
+//	MULTI, SELECT <db>, the batch's commands, SELECT 0, SET <key> "<replid> <offset>", EXEC
+//
+// so that the checkpoint key always names exactly the offset the target
+// holds: after any crash or outage, applying again from the checkpoint
+// applies nothing twice and misses nothing.
+//
+// Begin, Add, Commit and Drain must be called from one goroutine; Applied,
+// Stats, Err and Close from any.
+type Txn struct {
+	addr string
+	key  []byte
+	log  zerolog.Logger
+	conn net.Conn
+	rd   *resp.Reader
+
+	cur     *txnBatch
+	batches chan *txnBatch // committed, awaiting EXEC's reply; bounds the pipeline
+	idle    sync.WaitGroup // one per batch in flight
+
+	checkpoint Checkpoint
+	found      bool // the key exists
+	valid      bool // and holds a checkpoint
+	applied    atomic.Int64
+	commands   atomic.Int64
+	errors     atomic.Int64
+
+	errOnce sync.Once
+	err     error
+	dead    chan struct{}
+	done    chan struct{}
+}
+
+// Checkpoint is what the checkpoint key says the target holds: the
+// stream up to Offset of the source ReplID, with DB the stream's selected
+// db at that point.
+type Checkpoint struct {
+	ReplID string
+	Offset int64
+	DB     int
+}
+
+// String encodes the checkpoint as stored: "<replid> <offset> <db>".
+func (c Checkpoint) String() string {
+	return c.ReplID + " " + strconv.FormatInt(c.Offset, 10) + " " + strconv.Itoa(c.DB)
+}
+
+// AbortError is a batch the target refused whole (EXECABORT): nothing of it
+// was applied. Transient says the cause may pass (LOADING, BUSY, OOM...);
+// otherwise Refused names the commands the target will never take, by the
+// stream offset just after each.
+type AbortError struct {
+	Transient bool
+	Refused   map[int64]string // end offset → "COMMAND key: error"
+}
+
+func (e *AbortError) Error() string {
+	if e.Transient {
+		return "target refused a batch for now (EXECABORT); it will be sent again"
+	}
+	parts := make([]string, 0, len(e.Refused))
+	for _, v := range e.Refused {
+		parts = append(parts, v)
+	}
+	return "target refused commands in a batch (EXECABORT): " + strings.Join(parts, "; ")
+}
+
+type txnBatch struct {
+	buf    []byte  // MULTI ... EXEC, encoded
+	starts []int   // where each of the caller's commands starts in buf
+	offs   []int64 // the stream offset just after each
+	end    int64
+}
+
+// DialTxn connects, authenticates and reads the checkpoint key (in db 0).
+func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
+	cfg = cfg.withDefaults()
+	conn, err := dialConn(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: target %s: %w", cfg.Addr, netCause(err))
+	}
+	rd := resp.NewReader(conn, readBufferSize)
+	if err := handshake(ctx, conn, rd, cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	t := &Txn{
+		addr: cfg.Addr, key: []byte(key), conn: conn, rd: rd,
+		log:     cfg.Logger.With().Str("target", cfg.Addr).Logger(),
+		batches: make(chan *txnBatch, 16),
+		dead:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if err := t.readCheckpoint(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go t.readLoop()
+	return t, nil
+}
+
+func (t *Txn) readCheckpoint() error {
+	t.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	defer t.conn.SetDeadline(time.Time{})
+	cmds := resp.AppendCommandString(nil, "SELECT", "0")
+	cmds = resp.AppendCommand(cmds, []byte("GET"), t.key)
+	if _, err := t.conn.Write(cmds); err != nil {
+		return fmt.Errorf("forwarder: target %s: %w", t.addr, netCause(err))
+	}
+	var reps [2]resp.Reply
+	for i := range reps {
+		rep, err := t.rd.ReadReply()
+		if err != nil {
+			return fmt.Errorf("forwarder: target %s: read checkpoint: %w", t.addr, netCause(err))
+		}
+		if err := rep.Err(); err != nil {
+			return fmt.Errorf("forwarder: target %s: read checkpoint: %w", t.addr, err)
+		}
+		reps[i] = rep
+	}
+	if !reps[1].IsNil {
+		t.found = true
+		t.checkpoint, t.valid = ParseCheckpoint(string(reps[1].Str))
+	}
+	return nil
+}
+
+// ParseCheckpoint parses "<replid> <offset> <db>"; ok is false for
+// anything else (such as the marker of a snapshot in progress).
+func ParseCheckpoint(s string) (Checkpoint, bool) {
+	f := strings.Fields(s)
+	if len(f) != 3 || len(f[0]) != 40 {
+		return Checkpoint{}, false
+	}
+	off, err1 := strconv.ParseInt(f[1], 10, 64)
+	db, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || off < 0 || db < 0 {
+		return Checkpoint{}, false
+	}
+	return Checkpoint{ReplID: f[0], Offset: off, DB: db}, true
+}
+
+// Checkpoint returns what the checkpoint key said when the Txn connected:
+// found is false when the key was absent, ok is false when it held no
+// valid checkpoint (absent, or a snapshot was in progress).
+func (t *Txn) Checkpoint() (cp Checkpoint, found, ok bool) { return t.checkpoint, t.found, t.valid }
+
+// Begin starts a batch whose first command runs in db.
+func (t *Txn) Begin(db int) {
+	b := &txnBatch{buf: make([]byte, 0, 4096)}
+	b.buf = resp.AppendCommandString(b.buf, "MULTI")
+	b.buf = resp.AppendCommandString(b.buf, "SELECT", strconv.Itoa(db))
+	t.cur = b
+}
+
+// Add appends one command of the stream; endOffset is the offset just after
+// it. args are copied.
+func (t *Txn) Add(args [][]byte, endOffset int64) {
+	b := t.cur
+	b.starts = append(b.starts, len(b.buf))
+	b.offs = append(b.offs, endOffset)
+	b.buf = resp.AppendCommand(b.buf, args...)
+}
+
+// Size returns the encoded bytes of the batch so far.
+func (t *Txn) Size() int { return len(t.cur.buf) }
+
+// Commit closes the batch with the checkpoint write and sends it. The value
+// written is cp.String(), or marker when it is not empty (a value that is
+// no checkpoint, e.g. to say a snapshot is in progress). It blocks while 16
+// batches are unanswered.
+func (t *Txn) Commit(cp Checkpoint, marker string) error {
+	b := t.cur
+	t.cur = nil
+	b.end = cp.Offset
+	val := marker
+	if val == "" {
+		val = cp.String()
+	}
+	b.buf = resp.AppendCommandString(b.buf, "SELECT", "0")
+	b.buf = resp.AppendCommand(b.buf, []byte("SET"), t.key, []byte(val))
+	b.buf = resp.AppendCommandString(b.buf, "EXEC")
+	t.idle.Add(1)
+	select {
+	case t.batches <- b:
+	case <-t.dead:
+		t.idle.Done()
+		return t.err
+	}
+	if _, err := t.conn.Write(b.buf); err != nil {
+		t.fail(fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err)))
+		return t.err
+	}
+	return nil
+}
+
+// Drain waits until every committed batch is answered.
+func (t *Txn) Drain(ctx context.Context) error {
+	ch := make(chan struct{})
+	go func() { t.idle.Wait(); close(ch) }()
+	select {
+	case <-ch:
+		return t.Err()
+	case <-t.dead:
+		return t.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Applied returns the offset of the last batch the target applied.
+func (t *Txn) Applied() int64 { return t.applied.Load() }
+
+// SetApplied sets the offset Applied reports before any batch.
+func (t *Txn) SetApplied(off int64) { t.applied.Store(off) }
+
+// Counts returns the commands applied and those the target refused.
+func (t *Txn) Counts() (applied, refused int64) { return t.commands.Load(), t.errors.Load() }
+
+// Err returns the sticky error, nil while healthy.
+func (t *Txn) Err() error {
+	select {
+	case <-t.dead:
+		return t.err
+	default:
+		return nil
+	}
+}
+
+// Dead is closed once the Txn has failed.
+func (t *Txn) Dead() <-chan struct{} { return t.dead }
+
+func (t *Txn) fail(err error) {
+	t.errOnce.Do(func() {
+		t.err = err
+		close(t.dead)
+		t.conn.Close()
+	})
+}
+
+// Close ends the connection; the reader goroutine ends.
+func (t *Txn) Close() error {
+	t.fail(fmt.Errorf("forwarder: target %s: %w", t.addr, ErrClosed))
+	<-t.done
+	return nil
+}
+
+func (t *Txn) readLoop() {
+	defer close(t.done)
+	defer func() { // release Drain waiters of batches never answered
+		for {
+			select {
+			case <-t.batches:
+				t.idle.Done()
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		var b *txnBatch
+		select {
+		case b = <-t.batches:
+		case <-t.dead:
+			return
+		}
+		err := t.readBatch(b)
+		t.idle.Done()
+		if err != nil {
+			t.fail(err)
+			return
+		}
+	}
+}
+
+// readBatch reads MULTI's reply, one QUEUED (or error) per queued command,
+// then EXEC's.
+func (t *Txn) readBatch(b *txnBatch) error {
+	n := len(b.starts) + 3 // SELECT db, the commands, SELECT 0, SET
+	var queued []resp.Reply
+	for i := 0; i < n+1; i++ {
+		rep, err := t.rd.ReadReply()
+		if err != nil {
+			return fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+		}
+		if i == 0 {
+			if err := rep.Err(); err != nil {
+				return fmt.Errorf("forwarder: target %s: MULTI refused: %w", t.addr, err)
+			}
+			continue
+		}
+		queued = append(queued, rep)
+	}
+	exec, err := t.rd.ReadReply()
+	if err != nil {
+		return fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+	}
+	if exec.Kind == resp.Array && !exec.IsNil {
+		t.results(b, exec.Elems)
+		t.applied.Store(b.end)
+		return nil
+	}
+	return t.aborted(b, queued[:n], &exec)
+}
+
+// results counts and logs the outcome of each of the caller's commands.
+func (t *Txn) results(b *txnBatch, elems []resp.Reply) {
+	for i := range b.starts {
+		if i+1 >= len(elems) {
+			break
+		}
+		if err := elems[i+1].Err(); err != nil {
+			t.errors.Add(1)
+			t.log.Warn().Str("cmd", t.label(b, i).String()).Str("error", err.Error()).
+				Int64("offset", b.offs[i]).Msg("target refused a command")
+			continue
+		}
+		t.commands.Add(1)
+	}
+}
+
+func (t *Txn) label(b *txnBatch, i int) label {
+	end := len(b.buf)
+	if i+1 < len(b.starts) {
+		end = b.starts[i+1]
+	}
+	return labelOf(b.buf[b.starts[i]:end])
+}
+
+// aborted builds the AbortError of a batch the target discarded.
+func (t *Txn) aborted(b *txnBatch, queued []resp.Reply, exec *resp.Reply) error {
+	ae := &AbortError{Transient: true, Refused: map[int64]string{}}
+	for i, rep := range queued {
+		err := rep.Err()
+		if err == nil {
+			continue
+		}
+		var se *resp.ServerError
+		if i == 0 || i > len(b.starts) || (errors.As(err, &se) && transient(se.Prefix())) {
+			continue // our own SELECT/SET, or a cause that passes
+		}
+		ae.Transient = false
+		ae.Refused[b.offs[i-1]] = t.label(b, i-1).String() + ": " + err.Error()
+	}
+	if exec.Err() == nil && exec.IsNil {
+		return fmt.Errorf("forwarder: target %s: EXEC returned nil", t.addr)
+	}
+	if !ae.Transient {
+		t.log.Warn().Str("exec", exec.String()).Msg(ae.Error())
+	} else {
+		t.log.Warn().Str("exec", exec.String()).Msg("target refused a batch for now")
+	}
+	return ae
+}
+
+// transient reports error codes that may pass: the same batch can be sent
+// again later.
+func transient(code string) bool {
+	switch code {
+	case "LOADING", "BUSY", "OOM", "MASTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF", "READONLY", "CLUSTERDOWN":
+		return true
+	}
+	return false
+}
