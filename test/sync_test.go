@@ -58,6 +58,11 @@ func TestSyncWithPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertEqual(t, src, dst, 30*time.Second)
+	// replicant verify agrees, leaving out the checkpoint key by itself.
+	v := startReplicant(t, "verify", "--source", "redis://:s3cret@"+src.Addr, "--target", url(dst))
+	if code := v.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("replicant verify exit status %d:\n%s", code, v.out.String())
+	}
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}

@@ -28,6 +28,7 @@ type verifyOptions struct {
 	RoundDelay     time.Duration
 	DBs            dbList
 	SkipPrefixes   stringList
+	CheckpointKey  string
 	Parallel       int
 	Batch          int
 	MaxReport      int
@@ -48,6 +49,7 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs.DurationVar(&o.RoundDelay, "round-delay", verify.DefaultRoundDelay, "pause before each recheck round")
 	fs.Var(&o.DBs, "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
 	fs.Var(&o.SkipPrefixes, "skip-prefix", "leave out keys starting with `prefix` (repeatable); with * ? or [ it is a glob that must match the whole key")
+	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` replicant sync keeps on the target (its --checkpoint-key): always left out")
 	fs.IntVar(&o.Parallel, "parallel", verify.DefaultParallel, "batches compared at once")
 	fs.IntVar(&o.Batch, "batch", verify.DefaultBatch, "keys per SCAN page and per pipeline")
 	fs.IntVar(&o.MaxReport, "max-report", verify.DefaultMaxDiffs, "most differences printed (all are counted)")
@@ -136,7 +138,11 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if c.RoundDelay == 0 {
 		c.RoundDelay = -1 // verify.Config's "no pause"
 	}
-	c.DBs, c.SkipKeys, c.Parallel, c.Batch, c.MaxDiffs = o.DBs, o.SkipPrefixes, o.Parallel, o.Batch, o.MaxReport
+	skip := o.SkipPrefixes
+	if o.CheckpointKey != "" {
+		skip = append(skip, globExact(o.CheckpointKey))
+	}
+	c.DBs, c.SkipKeys, c.Parallel, c.Batch, c.MaxDiffs = o.DBs, skip, o.Parallel, o.Batch, o.MaxReport
 	return c, nil
 }
 
@@ -277,4 +283,27 @@ func fmtRate(r float64) string {
 		return strconv.FormatFloat(r/1e3, 'f', 0, 64) + "k"
 	}
 	return strconv.FormatFloat(r, 'f', 0, 64)
+}
+
+// globExact returns a glob that matches exactly key: its glob characters
+// escaped, and, for a key without any, one letter or digit written as a
+// one-character class so that the entry is read as a glob, not a prefix. A
+// key with neither stays a prefix.
+func globExact(key string) string {
+	if !strings.ContainsAny(key, `*?[]\`) {
+		for i := 0; i < len(key); i++ {
+			if c := key[i]; ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
+				return key[:i] + "[" + string(c) + "]" + key[i+1:]
+			}
+		}
+		return key
+	}
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		if strings.IndexByte(`*?[]\`, key[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(key[i])
+	}
+	return b.String()
 }

@@ -77,3 +77,15 @@ func TestVerifyUsage(t *testing.T) {
 		t.Fatalf("no target: exit %d", code)
 	}
 }
+
+func TestGlobExact(t *testing.T) {
+	for key, want := range map[string]string{
+		"replicant:checkpoint": "[r]eplicant:checkpoint",
+		"a*b":                  `a\*b`,
+		"::":                   "::",
+	} {
+		if got := globExact(key); got != want {
+			t.Errorf("%q: got %q, want %q", key, got, want)
+		}
+	}
+}
