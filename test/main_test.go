@@ -159,7 +159,12 @@ func url(s *redistest.Server) string { return "redis://" + s.Addr }
 // one key the target has and the source does not.
 const checkpointKey = "replicant:checkpoint"
 
-func isCheckpoint(key string) bool { return key == checkpointKey }
+// heartbeatKey is where replicant writes the time on the source (its
+// --heartbeat-key), copied to the target like any key: left out too, as its
+// value moves every second.
+const heartbeatKey = "replicant:heartbeat"
+
+func isCheckpoint(key string) bool { return key == checkpointKey || key == heartbeatKey }
 
 // assertEqual waits until the target equals the source key by key, the
 // checkpoint key aside, with each key's DEBUG DIGEST-VALUE too. The
@@ -186,7 +191,10 @@ func assertEqualShifted(t *testing.T, src, dst *redistest.Server, within, margin
 // digest is left out and each key's is compared.
 func assertEqualAfterStop(t *testing.T, src, dst *redistest.Server, margin time.Duration) {
 	t.Helper()
-	if err := dst.Client.Del(context.Background(), checkpointKey).Err(); err != nil {
+	if err := dst.Client.Del(context.Background(), checkpointKey, heartbeatKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Client.Del(context.Background(), heartbeatKey).Err(); err != nil {
 		t.Fatal(err)
 	}
 	o := redistest.CompareOptions{Digest: true, TTLTolerance: margin + 2*time.Second}

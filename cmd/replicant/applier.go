@@ -160,6 +160,11 @@ func (a *applier) applyFrom(ctx context.Context, t *forwarder.Txn, cp forwarder.
 				return err
 			}
 		}
+		if !b.open {
+			if err := a.s.ctl.pause.wait(ctx); err != nil { // PAUSE on the admin endpoint
+				return err
+			}
+		}
 		args, size, err := rd.ReadCommand()
 		if err != nil {
 			if terr := t.Err(); terr != nil {
@@ -216,6 +221,7 @@ func (b *batcher) add(args [][]byte, size int) {
 			b.a.refused.Add(1)
 			return
 		}
+		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
 		b.t.Add(b.a.s.expiry.rewrite(args), b.off)
 	}
 }

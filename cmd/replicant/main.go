@@ -27,6 +27,7 @@ snapshot on the target, then forwards every write until it is stopped.
 Usage:
   replicant sync --source URL --target URL [flags]   copy, then stay in sync
   replicant verify --source URL --target URL [flags] compare the two datasets
+  replicant cutover --admin ADDR [flags]             stop writes on the source once the target holds them all
   replicant version                                  print the version
   replicant help [command]                           show help
 
@@ -51,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) > 1 && args[1] == "verify" {
 			return runVerify([]string{"--help"}, stdout, stderr)
 		}
+		if len(args) > 1 && args[1] == "cutover" {
+			return runCutover([]string{"--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case "version", "--version":
@@ -60,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSync(args[1:], stdout, stderr)
 	case "verify":
 		return runVerify(args[1:], stdout, stderr)
+	case "cutover":
+		return runCutover(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "replicant: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -29,6 +29,7 @@ type verifyOptions struct {
 	DBs            dbList
 	SkipPrefixes   stringList
 	CheckpointKey  string
+	HeartbeatKey   string
 	Parallel       int
 	Batch          int
 	MaxReport      int
@@ -50,6 +51,7 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs.Var(&o.DBs, "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
 	fs.Var(&o.SkipPrefixes, "skip-prefix", "leave out keys starting with `prefix` (repeatable); with * ? or [ it is a glob that must match the whole key")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` replicant sync keeps on the target (its --checkpoint-key): always left out")
+	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` replicant sync writes on the source (its --heartbeat-key): always left out")
 	fs.IntVar(&o.Parallel, "parallel", verify.DefaultParallel, "batches compared at once")
 	fs.IntVar(&o.Batch, "batch", verify.DefaultBatch, "keys per SCAN page and per pipeline")
 	fs.IntVar(&o.MaxReport, "max-report", verify.DefaultMaxDiffs, "most differences printed (all are counted)")
@@ -141,6 +143,9 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	skip := o.SkipPrefixes
 	if o.CheckpointKey != "" {
 		skip = append(skip, globExact(o.CheckpointKey))
+	}
+	if o.HeartbeatKey != "" {
+		skip = append(skip, globExact(o.HeartbeatKey))
 	}
 	c.DBs, c.SkipKeys, c.Parallel, c.Batch, c.MaxDiffs = o.DBs, skip, o.Parallel, o.Batch, o.MaxReport
 	return c, nil

@@ -1,0 +1,235 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/test/redistest"
+)
+
+// TestAdminAndCutover runs a sync with --admin and --metrics under live
+// writes: INFO's figures move, PAUSE holds the applied offset and RESUME
+// lets it go, /metrics parses as Prometheus text, and "replicant cutover"
+// pauses the source, reports how long, and stops the sync with the two
+// datasets equal.
+func TestAdminAndCutover(t *testing.T) {
+	src := startServer(t, redistest.Options{})
+	dst := startServer(t, redistest.Options{})
+	ctx := context.Background()
+	if _, err := redistest.Fill(ctx, src, redistest.FillOptions{Seed: 41, DBs: 2, KeysPerType: 20}); err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--log-format", "json",
+		"--admin", adminAddr, "--metrics", metricsAddr, "--status-interval", "0",
+		"--expire-margin", adminMargin.String()) // PAUSE makes the target lag by about 2s
+	adm := redis.NewClient(&redis.Options{Addr: adminAddr, Protocol: 2, DisableIndentity: true, MaxRetries: -1})
+	defer adm.Close()
+
+	first := waitInfo(t, adm, 30*time.Second, "phase is streaming", func(m map[string]string) bool {
+		return m["phase"] == "streaming"
+	})
+	if n := infoNum(first, "keys_restored"); n < 100 {
+		t.Fatalf("keys_restored:%v after the snapshot", n)
+	}
+	for _, f := range []string{"replid", "source", "source_offset", "received_offset", "applied_offset",
+		"lag_bytes", "lag_seconds", "keys_skipped_expired", "target_errors", "ops_per_sec", "uptime_in_seconds"} {
+		if _, ok := first[f]; !ok {
+			t.Errorf("INFO has no %s", f)
+		}
+	}
+
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	liveDone := make(chan error, 1)
+	go func() {
+		_, err := redistest.LiveWrites(liveCtx, src, redistest.LiveOptions{Seed: 42, DBs: 2})
+		liveDone <- err
+	}()
+	waitInfo(t, adm, 30*time.Second, "offsets and counts grow, heartbeat seen", func(m map[string]string) bool {
+		return infoNum(m, "applied_offset") > infoNum(first, "applied_offset")+10000 &&
+			infoNum(m, "commands_applied") > infoNum(first, "commands_applied")+100 &&
+			infoNum(m, "lag_seconds") >= 0 && infoNum(m, "source_offset") > 0
+	})
+	checkMetrics(t, metricsAddr)
+
+	checkPause(t, adm)
+	// Cut over under the live load.
+	c := startReplicant(t, "cutover", "--admin", adminAddr, "--timeout", "20s")
+	if code := c.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("replicant cutover exit status %d:\n%s", code, c.out.String())
+	}
+	m := regexp.MustCompile(`writes_paused_ms:(\d+)`).FindStringSubmatch(c.out.String())
+	if m == nil || !strings.Contains(c.out.String(), "lag_bytes:0") {
+		t.Fatalf("cutover output has no pause time or lag:\n%s", c.out.String())
+	}
+	t.Logf("cutover: writes paused for %s ms", m[1])
+	if ms, _ := strconv.Atoi(m[1]); ms > 20000 {
+		t.Fatalf("writes paused for %d ms, more than the timeout", ms)
+	}
+	if code := r.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("sync exit status %d after the cutover", code)
+	}
+	// The writers still waiting in the pause are dropped, as clients moved
+	// to the target would be: what the source took, the target holds.
+	// A write sent just as the writer stops is killed by the next round.
+	stopLive()
+	for done := false; !done; {
+		if err := src.Client.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-liveDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := src.Client.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	assertEqualShifted(t, src, dst, 30*time.Second, adminMargin)
+	assertEqualAfterStop(t, src, dst, adminMargin)
+}
+
+// adminMargin is the --expire-margin of TestAdminAndCutover: more than the
+// lag PAUSE causes, so that keys with short TTLs do not expire on the
+// target before the source's own DEL or new TTL arrives.
+const adminMargin = 5 * time.Second
+
+// checkMetrics reads /metrics (it must parse as Prometheus text and hold
+// the sync's figures) and /healthz.
+func checkMetrics(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p expfmt.TextParser
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v", err)
+	}
+	for _, name := range []string{"replicant_applied_offset_bytes", "replicant_received_offset_bytes",
+		"replicant_source_offset_bytes", "replicant_lag_bytes", "replicant_lag_seconds", "replicant_keys_restored_total",
+		"replicant_commands_applied_total", "replicant_target_errors_total", "replicant_uptime_seconds"} {
+		if _, ok := families[name]; !ok {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	if v := families["replicant_applied_offset_bytes"].GetMetric()[0].GetGauge().GetValue(); v <= 0 {
+		t.Errorf("replicant_applied_offset_bytes = %v", v)
+	}
+	h, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Body.Close()
+	if h.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %s", h.Status)
+	}
+}
+
+// TestAdminNeedsPasswordOffLoopback: --admin on every address without
+// --admin-password is a usage error.
+func TestAdminNeedsPasswordOffLoopback(t *testing.T) {
+	r := startReplicant(t, "sync", "--source", "redis://127.0.0.1:1", "--target", "redis://127.0.0.1:2",
+		"--admin", fmt.Sprintf("0.0.0.0:%d", freePort(t)))
+	if code := r.wait(t, 10*time.Second); code != 2 {
+		t.Fatalf("exit status %d, want 2:\n%s", code, r.out.String())
+	}
+	if !strings.Contains(r.out.String(), "needs a password") {
+		t.Fatalf("no clear error:\n%s", r.out.String())
+	}
+}
+
+func info(t *testing.T, c *redis.Client) map[string]string {
+	t.Helper()
+	m, err := tryInfo(c)
+	if err != nil {
+		t.Fatalf("INFO: %v", err)
+	}
+	return m
+}
+
+// tryInfo reads INFO as a map: the totals of the Replicant section, then
+// shard 0's fields as they are and prefixed "shard0.".
+func tryInfo(c *redis.Client) (map[string]string, error) {
+	s, err := c.Info(context.Background()).Result()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(s, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
+			if _, dup := m[k]; !dup { // the first section's wins: totals
+				m[k] = v
+			}
+			m["shard0."+k] = v
+		}
+	}
+	return m, nil
+}
+
+func infoNum(m map[string]string, k string) float64 {
+	v, err := strconv.ParseFloat(m[k], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// waitInfo polls INFO until ok holds.
+func waitInfo(t *testing.T, c *redis.Client, d time.Duration, what string, ok func(map[string]string) bool) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if got, err := tryInfo(c); err == nil && ok(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			s, _ := c.Info(context.Background()).Result()
+			t.Fatalf("INFO: %s not seen after %v:\n%s", what, d, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkPause: PAUSE holds the applied offset while the stream is still
+// received; RESUME lets it go on.
+func checkPause(t *testing.T, adm *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	if err := adm.Do(ctx, "PAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitInfo(t, adm, 5*time.Second, "applying paused", func(m map[string]string) bool { return m["applying"] == "paused" })
+	time.Sleep(500 * time.Millisecond) // the batch in flight is answered
+	paused := info(t, adm)
+	time.Sleep(1500 * time.Millisecond)
+	later := info(t, adm)
+	if infoNum(later, "applied_offset") != infoNum(paused, "applied_offset") || infoNum(later, "received_offset") <= infoNum(paused, "received_offset") {
+		t.Fatalf("while paused: applied %s -> %s, received %s -> %s", paused["applied_offset"], later["applied_offset"],
+			paused["received_offset"], later["received_offset"])
+	}
+	if err := adm.Do(ctx, "RESUME").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitInfo(t, adm, 10*time.Second, "applying resumed", func(m map[string]string) bool {
+		return m["applying"] == "running" && infoNum(m, "applied_offset") > infoNum(later, "applied_offset")
+	})
+
+}
