@@ -35,8 +35,8 @@ type stringBatch struct {
 // in Stats.RestoreErrors; keys set count in Stats.Restored. The error
 // returned is the sticky one.
 //
-// A key with an expiry is best sent with Restore and ABSTTL: SET ... PXAT
-// costs the target as much, and needs Redis 6.2.
+// SetString has no expiry argument: for small values SET ... PXAT saves
+// the target little over RESTORE ... ABSTTL, and it needs Redis 6.2.
 func (f *Standalone) SetString(db int, key, value []byte) error {
 	if err := f.Err(); err != nil {
 		return err

@@ -327,12 +327,11 @@ func lzfDecompress(in, out []byte) error {
 		if ref < 0 || op+n > len(out) {
 			return errLZF
 		}
-		if op-ref >= n {
-			copy(out[op:op+n], out[ref:ref+n])
-		} else {
-			for i := 0; i < n; i++ { // overlapping: a run repeats itself
-				out[op+i] = out[ref+i]
-			}
+		// The reference may overlap what it writes: the output from ref on
+		// then repeats with period op-ref, so each copy may take everything
+		// from ref up to where the last one ended, doubling each time.
+		for i := 0; i < n; {
+			i += copy(out[op+i:op+n], out[ref:op+i])
 		}
 		op += n
 	}

@@ -30,7 +30,7 @@ const maxKeptValue = 1 << 20
 // Decoder.Next, which reuses its memory. Nothing is decoded until
 // StringValue is called, and Payload stays ready for RESTORE either way.
 func (e *Entry) StringValue() ([]byte, error) {
-	if e.Kind != KindKey || e.Type != typeString || len(e.Payload) < 1+1+payloadTrailer {
+	if !e.isString() {
 		return nil, fmt.Errorf("rdbstream: key %q: %w", e.Key, ErrNotString)
 	}
 	var dst []byte
@@ -45,6 +45,42 @@ func (e *Entry) StringValue() ([]byte, error) {
 		*e.scratch = v[:0] // keep the buffer, grown or not, for the next key
 	}
 	return v, nil
+}
+
+// StringLen returns the length of the value StringValue returns, read from
+// the string's header: an LZF string is not decompressed. It lets a caller
+// choose how to write a large value before paying for its decoding; only
+// StringValue checks the value's bytes.
+func (e *Entry) StringLen() (int64, error) {
+	if !e.isString() {
+		return 0, fmt.Errorf("rdbstream: key %q: %w", e.Key, ErrNotString)
+	}
+	b := e.Payload[1 : len(e.Payload)-payloadTrailer]
+	n, enc, rest, err := cutLen(b)
+	switch {
+	case err != nil:
+	case !enc:
+		return int64(min(n, maxStringLen)), nil
+	case n == 3: // LZF: compressed length, then uncompressed length
+		if _, _, rest, err = cutLen(rest); err == nil {
+			if n, _, _, err = cutLen(rest); err == nil {
+				return int64(min(n, maxStringLen)), nil
+			}
+		}
+	default:
+		var num [20]byte
+		var v []byte
+		if v, _, err = decodeString(b, num[:0]); err == nil {
+			return int64(len(v)), nil
+		}
+	}
+	return 0, fmt.Errorf("rdbstream: key %q: string length: %w", e.Key, err)
+}
+
+// isString reports whether e is a string key with a payload long enough
+// to hold one.
+func (e *Entry) isString() bool {
+	return e.Kind == KindKey && e.Type == typeString && len(e.Payload) >= 1+1+payloadTrailer
 }
 
 // errStringBytes reports a string value whose bytes do not match its header.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hdt3213/rdb/lzf"
 )
 
 // stringEntry builds a string entry around the RDB string encoding enc.
@@ -74,6 +76,9 @@ func TestStringValue(t *testing.T) {
 			if err != nil || string(got) != tt.want {
 				t.Fatalf("StringValue = %.40q, %v; want %.40q", got, err, tt.want)
 			}
+			if n, err := stringEntry(tt.enc).StringLen(); err != nil || n != int64(len(tt.want)) {
+				t.Fatalf("StringLen = %d, %v; want %d", n, err, len(tt.want))
+			}
 		})
 	}
 }
@@ -86,6 +91,9 @@ func TestStringValueNotString(t *testing.T) {
 	} {
 		if v, err := e.StringValue(); !errors.Is(err, ErrNotString) {
 			t.Errorf("%v type %d: StringValue = %q, %v; want ErrNotString", e.Kind, e.Type, v, err)
+		}
+		if n, err := e.StringLen(); !errors.Is(err, ErrNotString) {
+			t.Errorf("%v type %d: StringLen = %d, %v; want ErrNotString", e.Kind, e.Type, n, err)
 		}
 	}
 }
@@ -193,6 +201,9 @@ func TestStringValueRedis(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("key %q: StringValue %.40q, GET %.40q", e.Key, got, want)
 		}
+		if n, err := e.StringLen(); err != nil || n != int64(len(want)) {
+			t.Errorf("key %q: StringLen %d, %v; GET has %d bytes", e.Key, n, err, len(want))
+		}
 		seen[encodingName(e.Payload[1])] = true
 		n++
 	}
@@ -260,5 +271,53 @@ func FuzzStringValue(f *testing.F) {
 		case err == nil && !bytes.Equal(got, want):
 			t.Fatalf("StringValue = %q, readString = %q", got, want)
 		}
+		n, lerr := stringEntry(enc).StringLen()
+		if err == nil && (lerr != nil || n != int64(len(got))) {
+			t.Fatalf("StringLen = %d, %v; StringValue has %d bytes", n, lerr, len(got))
+		}
 	})
+}
+
+// TestLZFRoundTrip decompresses what hdt3213/rdb's LZF compressor makes of
+// inputs full of overlapping back references (runs, short periods) and of
+// literals.
+func TestLZFRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	inputs := []string{
+		strings.Repeat("v", 100<<10), strings.Repeat("ab", 5000), strings.Repeat("abc", 3001),
+		"value:1" + strings.Repeat("\x00", 25), strings.Repeat("0123456789abcdef", 1000),
+	}
+	for i := 0; i < 200; i++ {
+		var b strings.Builder
+		for b.Len() < 50+rng.IntN(5000) {
+			piece := strconv.Itoa(rng.IntN(1 << (1 + rng.IntN(30))))
+			b.WriteString(strings.Repeat(piece, 1+rng.IntN(40)))
+		}
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		c, err := lzf.Compress([]byte(in))
+		if err != nil || len(c) == 0 {
+			continue // not compressible
+		}
+		out := make([]byte, len(in))
+		if err := lzfDecompress(c, out); err != nil || string(out) != in {
+			t.Fatalf("%.40q (%d bytes): decompressed %.40q, %v", in, len(in), out, err)
+		}
+	}
+}
+
+func BenchmarkLZFRun(b *testing.B) {
+	in := []byte(strings.Repeat("v", 100<<10))
+	c, err := lzf.Compress(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]byte, len(in))
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if err := lzfDecompress(c, out); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -24,6 +24,11 @@ type syncOptions struct {
 	CheckpointKey  string
 
 	SnapshotCommands string // snapshotAuto or snapshotRestore
+
+	Admin         string // admin endpoint (RESP) address; "" off
+	AdminPassword string
+	Metrics       string // Prometheus endpoint address; "" off
+	HeartbeatKey  string // key written on the source every second; "" off
 }
 
 func syncFlags(o *syncOptions) *flag.FlagSet {
@@ -46,7 +51,11 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.StateDir, "state-dir", "", "`dir` for the spool of the stream and the resume state; start again with the same dir to resume without a full sync (default: a temporary dir, removed at exit; resuming then relies on the target's checkpoint and the source's backlog)")
 	fs.Int64Var(&o.SpoolMax, "spool-max", 4<<30, "most `bytes` of stream kept on disk while the target is slow or down; past it replicant stops with an error, losing nothing")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` (in db 0 of the target) holding the stream offset the target has applied, written atomically with every batch")
-	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry as MSET batches, the rest as RESTORE: cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
+	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
+	fs.StringVar(&o.Admin, "admin", "", "`address` of the admin endpoint, which speaks RESP (redis-cli -p PORT: PING, INFO, CUTOVER, PAUSE, RESUME, SHUTDOWN); an address other than loopback needs --admin-password (default: off)")
+	fs.StringVar(&o.AdminPassword, "admin-password", "", "`password` clients of --admin must give with AUTH")
+	fs.StringVar(&o.Metrics, "metrics", "", "`address` of the HTTP endpoint serving Prometheus /metrics and /healthz (default: off)")
+	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` (db 0 of the source) where replicant writes the time every second, to measure the lag in seconds; needs a source user that may SET it (\"\": off)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant sync --source URL --target URL [flags]

@@ -36,6 +36,12 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	ctx, closeOperator, err := s.startOperator(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
+		return exitUsage
+	}
+	defer closeOperator()
 	if err := s.run(ctx); err != nil {
 		log.Error().Err(err).Msg("sync failed")
 		if !isTerminal(stderr) || o.LogFormat == "json" {
@@ -71,6 +77,8 @@ type syncer struct {
 	restored   atomic.Int64             // keys restored by finished snapshots
 	fullSyncs  int
 	everSynced bool // this process restored a snapshot or resumed
+
+	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
@@ -135,6 +143,7 @@ func (s *syncer) copySnapshot() error {
 	if err := s.fwd.Flush(); err != nil {
 		return err
 	}
+	s.ctl.expired.Add(s.dec.Expired())
 	s.log.Info().Int64("entries", keys).Int64("expired_skipped", s.dec.Expired()).
 		Int64("rdb_bytes", s.dec.Offset()).Int("rdb_version", s.dec.Version()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("snapshot received")
@@ -144,7 +153,7 @@ func (s *syncer) copySnapshot() error {
 func (s *syncer) apply(e *rdbstream.Entry) error {
 	switch e.Kind {
 	case rdbstream.KindKey:
-		if s.opts.SnapshotCommands == snapshotAuto && e.Type == rdbTypeString && e.ExpireAt == 0 {
+		if s.opts.SnapshotCommands == snapshotAuto && plainString(e) {
 			return s.setString(e)
 		}
 		return s.fwd.Restore(e.DB, e.Key, s.expiry.snapshot(e.ExpireAt), e.Payload)
@@ -154,17 +163,32 @@ func (s *syncer) apply(e *rdbstream.Entry) error {
 	return nil
 }
 
+// maxSetString bounds the values sent as plain strings: a larger one is
+// sent compressed, as RESTORE, rather than decoded in memory here.
+const maxSetString = 1 << 20
+
+// plainString reports whether e is best sent as its plain value (SET, in
+// MSET batches): a string key without expiry of at most maxSetString
+// bytes. The target applies an MSET of small strings for about half the
+// cost of as many RESTOREs, and a large LZF-compressed string for less
+// than its RESTORE, whose decompression is slow. Everything else goes as
+// RESTORE: a string with an expiry (SET ... PXAT saves the target little
+// on small values, and needs Redis 6.2) and collections, which RESTORE
+// loads in their compact encoding for less than commands that add their
+// elements one by one.
+func plainString(e *rdbstream.Entry) bool {
+	if e.Type != rdbTypeString || e.ExpireAt != 0 {
+		return false
+	}
+	n, err := e.StringLen()
+	return err == nil && n <= maxSetString
+}
+
 // rdbTypeString is the RDB value type of a string.
 const rdbTypeString = 0
 
-// setString sends a string key without expiry as its plain value, which
-// the forwarder batches into MSET: the target applies that for about half
-// the cost of a RESTORE. Everything else costs the target as much or more
-// as another command than as RESTORE: a string with an expiry (SET ... PXAT
-// is no cheaper than RESTORE ... ABSTTL), and collections, which RESTORE
-// loads in their compact encoding without rebuilding them element by
-// element. A value that does not decode goes as RESTORE, for the target to
-// judge.
+// setString sends a string key as its plain value. A value that does not
+// decode goes as RESTORE, for the target to judge.
 func (s *syncer) setString(e *rdbstream.Entry) error {
 	v, err := e.StringValue()
 	if err != nil {
