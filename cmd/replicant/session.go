@@ -38,7 +38,9 @@ func (s *syncer) run(ctx context.Context) error {
 	}
 	go s.status.loop(ctx, s, s.opts.StatusInterval)
 	checkSourceLimits(ctx, s.sourceClientOptions(), s.log.With().Str("side", "source").Logger())
+	wait := 500 * time.Millisecond
 	for first := true; ; first = false {
+		started := time.Now()
 		err := s.session(ctx, resume, first)
 		if ctx.Err() != nil {
 			return s.finish()
@@ -47,8 +49,17 @@ func (s *syncer) run(ctx context.Context) error {
 			return err
 		}
 		resume = s.nextResumePoint()
+		if time.Since(started) > time.Minute {
+			wait = 500 * time.Millisecond // the link was up a while: reconnect at once
+		}
 		s.log.Warn().Err(err).Str("resume", fmt.Sprintf("%s %d", resume.ReplID, resume.Offset)).
-			Msg("source link lost; reconnecting")
+			Str("retry_in", wait.String()).Msg("source link lost; reconnecting")
+		select {
+		case <-ctx.Done():
+			return s.finish()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, s.opts.RetryMax)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -133,6 +134,10 @@ func (s *syncer) copySnapshot() error {
 			break
 		}
 		if err != nil {
+			var ce *rdbstream.CorruptError
+			if errors.As(err, &ce) { // the same bytes would come again: stop
+				return fatalError{fmt.Errorf("snapshot: %w", err)}
+			}
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		if err := s.apply(e); err != nil {
