@@ -106,14 +106,20 @@ func (s *syncer) unpause(c *redis.Client, cause error) error {
 	return nil
 }
 
-// runCutover is "replicant cutover": a client of a running sync's admin
-// endpoint.
-func runCutover(args []string, stdout, stderr io.Writer) int {
+// cutoverOptions are the flags of "replicant cutover".
+type cutoverOptions struct {
+	Admin         string
+	AdminPassword string
+	Timeout       time.Duration
+	KeepSyncing   bool
+}
+
+func cutoverFlags(o *cutoverOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("cutover", flag.ContinueOnError)
-	addr := fs.String("admin", "", "`address` of the running sync's admin endpoint (its --admin) (required)")
-	password := fs.String("admin-password", "", "the sync's --admin-password")
-	timeout := fs.Duration("timeout", 30*time.Second, "longest pause of the source's writes while the target catches up")
-	keep := fs.Bool("keep-syncing", false, "after the cutover, unpause the source and keep syncing instead of stopping")
+	fs.StringVar(&o.Admin, "admin", "", "`address` of the running sync's admin endpoint (its --admin) (required)")
+	fs.StringVar(&o.AdminPassword, "admin-password", "", "the sync's --admin-password")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "longest pause of the source's writes while the target catches up")
+	fs.BoolVar(&o.KeepSyncing, "keep-syncing", false, "after the cutover, unpause the source and keep syncing instead of stopping")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: replicant cutover --admin ADDR [flags]
 
@@ -129,18 +135,26 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
+	return fs
+}
+
+// runCutover is "replicant cutover": a client of a running sync's admin
+// endpoint.
+func runCutover(args []string, stdout, stderr io.Writer) int {
+	var o cutoverOptions
+	fs := cutoverFlags(&o)
 	if code, stop := parseFlags(fs, args, stdout, stderr); stop {
 		return code
 	}
-	if *addr == "" || *timeout <= 0 {
+	if o.Admin == "" || o.Timeout <= 0 {
 		fmt.Fprintln(stderr, "replicant cutover: --admin is required and --timeout must be positive")
 		return exitUsage
 	}
-	c := redis.NewClient(&redis.Options{Addr: *addr, Password: *password, Protocol: 2, DisableIndentity: true,
-		MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: *timeout + 30*time.Second})
+	c := redis.NewClient(&redis.Options{Addr: o.Admin, Password: o.AdminPassword, Protocol: 2, DisableIndentity: true,
+		MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: o.Timeout + 30*time.Second})
 	defer c.Close()
-	cmd := []any{"CUTOVER", "TIMEOUT", strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64)}
-	if *keep {
+	cmd := []any{"CUTOVER", "TIMEOUT", strconv.FormatFloat(o.Timeout.Seconds(), 'f', -1, 64)}
+	if o.KeepSyncing {
 		cmd = append(cmd, "KEEPSYNCING")
 	}
 	out, err := c.Do(context.Background(), cmd...).Text()

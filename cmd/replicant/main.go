@@ -71,15 +71,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-// parseFlags parses args into fs, printing help to stdout on --help.
-// It returns an exit code when the command must stop now.
+// parseFlags parses args into fs, then sets the flags args left unset from
+// the environment and the --config file (config.go), printing help to
+// stdout on --help. It returns an exit code when the command must stop now.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
 	fs.SetOutput(io.Discard)
+	addConfigFlag(fs)
 	err := fs.Parse(args)
+	if err == nil && fs.NArg() == 0 {
+		err = applyConfig(fs, os.Environ())
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(stdout)
 		fs.Usage()
+		fmt.Fprint(stdout, configHelp)
 		return exitOK, true
 	case err != nil:
 		fmt.Fprintf(stderr, "replicant %s: %v (see replicant %s --help)\n", fs.Name(), err, fs.Name())

@@ -31,7 +31,7 @@ func parseEndpoint(raw string) (endpoint, error) {
 		if _, _, splitErr := net.SplitHostPort(raw); splitErr == nil {
 			return endpoint{Addr: raw, Addrs: []string{raw}}, nil
 		}
-		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", raw)
+		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", redact(raw))
 	}
 	var ep endpoint
 	switch u.Scheme {
@@ -82,7 +82,16 @@ func hostPort(hp string) (string, error) {
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
-		return raw
+		// Unparsable, or no user part as url sees it: mask whatever stands
+		// before the last "@" all the same.
+		i := strings.LastIndexByte(raw, '@')
+		if i < 0 {
+			return raw
+		}
+		if scheme, rest, ok := strings.Cut(raw[:i], "://"); ok && !strings.Contains(rest, "/") {
+			return scheme + "://xxxxx" + raw[i:]
+		}
+		return "xxxxx" + raw[i:]
 	}
 	if _, set := u.User.Password(); set {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
