@@ -39,6 +39,7 @@ func (s *syncer) startApplier(ctx context.Context, from int64) *applier {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &applier{s: s, cancel: cancel, done: make(chan struct{}), skip: map[int64]string{}}
 	a.applied.Store(from)
+	s.loadKeySpecs(ctx)
 	go a.run(ctx)
 	return a
 }
@@ -195,7 +196,7 @@ func (b *batcher) due(idle bool) bool {
 func (b *batcher) add(args [][]byte, size int) {
 	b.off += int64(size)
 	if !b.open {
-		b.t.Begin(b.db)
+		b.t.Begin(b.a.s.mapDB(b.db)) // the target's db; the checkpoint keeps the source's
 		b.open, b.n = true, 0
 	}
 	b.n++
@@ -214,7 +215,7 @@ func (b *batcher) add(args [][]byte, size int) {
 				b.db = db
 			}
 		}
-		b.t.Add(args, b.off)
+		b.t.Add(b.a.s.selectArgs(args, b.db), b.off)
 	default:
 		if what, bad := b.a.skip[b.off]; bad {
 			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
@@ -222,6 +223,9 @@ func (b *batcher) add(args [][]byte, size int) {
 			return
 		}
 		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
+		if args = b.filterCommand(args); args == nil {
+			return // left out; the offset moved on all the same
+		}
 		b.t.Add(b.a.s.expiry.rewrite(args), b.off)
 	}
 }

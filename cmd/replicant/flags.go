@@ -29,6 +29,8 @@ type syncOptions struct {
 	AdminPassword string
 	Metrics       string // Prometheus endpoint address; "" off
 	HeartbeatKey  string // key written on the source every second; "" off
+
+	Filter filterOptions // --db, --skip-db, --key, --skip-key, --skip-command, --db-map (filters.go)
 }
 
 func syncFlags(o *syncOptions) *flag.FlagSet {
@@ -56,6 +58,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.AdminPassword, "admin-password", "", "`password` clients of --admin must give with AUTH")
 	fs.StringVar(&o.Metrics, "metrics", "", "`address` of the HTTP endpoint serving Prometheus /metrics and /healthz (default: off)")
 	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` (db 0 of the source) where replicant writes the time every second, to measure the lag in seconds; needs a source user that may SET it (\"\": off)")
+	o.Filter.register(fs)
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant sync --source URL --target URL [flags]

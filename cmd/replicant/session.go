@@ -344,6 +344,7 @@ func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
 	s.status.fwd.Store(fwd)
 	defer s.status.fwd.Store(nil)
 	s.status.setPhase(phaseSnapshot)
+	defer s.showProgress(ctx)()
 	if err := s.copySnapshot(); err != nil {
 		return err
 	}

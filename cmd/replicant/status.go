@@ -24,6 +24,9 @@ type status struct {
 	fwd     atomic.Pointer[forwarder.Standalone] // the snapshot writer, during a full sync
 
 	restoreErrors atomic.Int64 // of finished snapshots
+
+	term     *termWriter // stderr on a terminal, for the progress bar (progress.go); nil otherwise
+	barShown atomic.Bool // the progress bar stands in for the status lines
 }
 
 func newStatus() *status {
@@ -46,7 +49,9 @@ func (st *status) loop(ctx context.Context, s *syncer, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			st.log(s, "status")
+			if !st.barShown.Load() {
+				st.log(s, "status")
+			}
 		}
 	}
 }
@@ -72,5 +77,6 @@ func (st *status) log(s *syncer, msg string) {
 		ev = ev.Int64("commands", applied).Int64("command_errors", refused).
 			Int64("offset", received).Int64("applied", done).Int64("lag_bytes", max(0, received-done))
 	}
+	ev = s.logFilterStats(ev)
 	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)
 }

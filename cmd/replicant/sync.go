@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/replicant/replicant/filter"
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 	"github.com/replicant/replicant/rdbstream"
@@ -22,7 +23,8 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(syncFlags(&o), args, stdout, stderr); stop {
 		return code
 	}
-	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
+	logOut, tw := progressOutput(stderr, o.LogFormat)
+	log, err := newLogger(logOut, o.LogFormat, o.LogLevel)
 	if err == nil {
 		err = o.validate()
 	}
@@ -35,6 +37,7 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
 		return exitUsage
 	}
+	s.status.term = tw
 	ctx, stop := signalContext()
 	defer stop()
 	ctx, closeOperator, err := s.startOperator(ctx)
@@ -80,6 +83,10 @@ type syncer struct {
 	everSynced bool // this process restored a snapshot or resumed
 
 	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
+
+	filter         *filter.Filter // nil: copy everything as is (filters.go)
+	filtered       filterStats
+	keySpecsLoaded bool
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
@@ -95,6 +102,9 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 		return nil, fmt.Errorf("--target: one address only (a cluster or proxy target is not supported yet)")
 	}
 	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin), srcAddrs: src.Addrs}
+	if s.filter, err = o.Filter.filter(); err != nil {
+		return nil, err
+	}
 	s.srcCfg = psync.Config{
 		Addr: src.Addr, Username: src.Username, Password: src.Password,
 		ListeningPort: o.ReplicaPort, DialTimeout: o.ConnectTimeout,
@@ -158,6 +168,10 @@ func (s *syncer) copySnapshot() error {
 func (s *syncer) apply(e *rdbstream.Entry) error {
 	switch e.Kind {
 	case rdbstream.KindKey:
+		if !s.keepSnapshotKey(e.DB, e.Key) {
+			return nil
+		}
+		e.DB = s.mapDB(e.DB)
 		if s.opts.SnapshotCommands == snapshotAuto && plainString(e) {
 			return s.setString(e)
 		}
