@@ -49,7 +49,9 @@ lint:
 clean:
 	rm -rf bin
 
-# make bench: native replication vs redis-cli --pipe vs replicant, written to docs/benchmarks.md.
+# make bench: full sync (native replication vs redis-cli --pipe vs replicant) and the live
+# stream (sustained writes/s, latency at 10k writes/s, against a native replica), written
+# to docs/benchmarks.md and docs/live-stream.png.
 bench: deps
 	$(GO) build -o $(BIN) ./cmd/replicant
-	$(GO) run ./test/bench --replicant $(BIN)
+	$(GO) run ./test/bench --replicant $(BIN) --live

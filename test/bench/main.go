@@ -6,6 +6,13 @@
 // into an empty redis-server, (c) replicant's full sync into an empty
 // redis-server, each from start until the target holds every key. It prints
 // the medians and writes them to docs/benchmarks.md. "make bench" runs it.
+//
+// With --live it also measures the live stream (live.go): the highest
+// redis-benchmark write rate replicant keeps up with, and the latency from a
+// write on the source to its sighting on the target at a fixed rate, against
+// native replication; written to the same report, with docs/live-stream.png.
+// --datasets "" skips the full sync; a part not run keeps its section of the
+// existing report.
 package main
 
 import (
@@ -13,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +33,14 @@ type options struct {
 	runs     int
 	out      string
 	datasets string
+
+	live         bool
+	liveLevels   string
+	liveDuration time.Duration
+	liveNative   bool
+	latRate      int
+	latDuration  time.Duration
+	latRuns      int
 }
 
 func main() {
@@ -32,7 +48,15 @@ func main() {
 	flag.StringVar(&o.bin, "replicant", "bin/replicant", "replicant binary")
 	flag.IntVar(&o.runs, "runs", 3, "runs of each method per dataset")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write ('' for none)")
-	flag.StringVar(&o.datasets, "datasets", "small,mixed,big", "datasets to run: small, mixed, big")
+	flag.StringVar(&o.datasets, "datasets", "small,mixed,big", "datasets to run: small, mixed, big ('' for none)")
+	flag.BoolVar(&o.live, "live", false, "also benchmark the live stream: throughput and latency")
+	flag.StringVar(&o.liveLevels, "live-levels", "1x1,2x2,4x4,8x4,16x8,64x8",
+		"redis-benchmark load levels for --live, PIPELINExCLIENTS (-P and -c)")
+	flag.DurationVar(&o.liveDuration, "live-duration", 10*time.Second, "load time per level for --live")
+	flag.BoolVar(&o.liveNative, "live-native", true, "--live also measures a native REPLICAOF replica")
+	flag.IntVar(&o.latRate, "latency-rate", 10000, "writes/s of the --live latency run")
+	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured time of each --live latency run")
+	flag.IntVar(&o.latRuns, "latency-runs", 3, "--live latency runs per follower (the report shows medians)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -53,6 +77,9 @@ func run(o options) error {
 	ctx := context.Background()
 	var results []result
 	for _, name := range strings.Split(o.datasets, ",") {
+		if name == "" {
+			continue
+		}
 		ds, ok := datasets[name]
 		if !ok {
 			return fmt.Errorf("unknown dataset %q", name)
@@ -64,10 +91,30 @@ func run(o options) error {
 		results = append(results, r)
 		fmt.Println(r.line())
 	}
+	var live *liveResult
+	if o.live {
+		levels, err := parseLevels(o.liveLevels)
+		if err != nil {
+			return err
+		}
+		live, err = runLive(ctx, o.bin, liveOptions{levels: levels, duration: o.liveDuration,
+			native: o.liveNative, latRate: o.latRate, latDuration: o.latDuration, latRuns: max(1, o.latRuns)})
+		if err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+	}
 	if o.out == "" {
 		return nil
 	}
-	return writeReport(o.out, o.runs, results)
+	if live != nil {
+		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+			return err
+		}
+		if err := writeLiveChart(filepath.Join(filepath.Dir(o.out), liveChart), live); err != nil {
+			return err
+		}
+	}
+	return writeReport(o.out, o.runs, results, live)
 }
 
 func benchDataset(ctx context.Context, o options, ds dataset) (result, error) {
