@@ -135,7 +135,11 @@ func (s *syncer) copySnapshot() error {
 	if err != nil {
 		return err
 	}
-	s.dec = rdbstream.NewDecoder(rdb, rdbstream.Options{})
+	// A key counts as expired only once its expiry plus the margin has
+	// passed: until then the target keeps it too, so that writes the source
+	// made to it before it expired there still find it (see expiry.go).
+	margin := s.opts.ExpireMargin
+	s.dec = rdbstream.NewDecoder(rdb, rdbstream.Options{Now: func() time.Time { return time.Now().Add(-margin) }})
 	start := time.Now()
 	var keys int64
 	for {
