@@ -20,19 +20,29 @@ const readBufferSize = 64 << 10
 // reader. The whole handshake is bounded by cfg.DialTimeout and ctx.
 func Dial(ctx context.Context, cfg Config) (*Standalone, error) {
 	cfg = cfg.withDefaults()
-	conn, err := dialConn(ctx, cfg)
+	conn, rd, err := connect(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("forwarder: target %s: %w", cfg.Addr, netCause(err))
-	}
-	rd := resp.NewReader(conn, readBufferSize)
-	if err := handshake(ctx, conn, rd, cfg); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	f := newStandalone(cfg, conn, rd)
 	go f.readLoop()
 	f.log.Debug().Msg("connected to target")
 	return f, nil
+}
+
+// connect dials and runs the handshake, returning the connection and its
+// reply reader.
+func connect(ctx context.Context, cfg Config) (net.Conn, *resp.Reader, error) {
+	conn, err := dialConn(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("forwarder: target %s: %w", cfg.Addr, netCause(err))
+	}
+	rd := resp.NewReader(conn, readBufferSize)
+	if err := handshake(ctx, conn, rd, cfg); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, rd, nil
 }
 
 func dialConn(ctx context.Context, cfg Config) (net.Conn, error) {

@@ -94,13 +94,8 @@ type txnBatch struct {
 // DialTxn connects, authenticates and reads the checkpoint key (in db 0).
 func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
 	cfg = cfg.withDefaults()
-	conn, err := dialConn(ctx, cfg)
+	conn, rd, err := connect(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("forwarder: target %s: %w", cfg.Addr, netCause(err))
-	}
-	rd := resp.NewReader(conn, readBufferSize)
-	if err := handshake(ctx, conn, rd, cfg); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	t := &Txn{

@@ -1,0 +1,116 @@
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+const testReplID = "0123456789012345678901234567890123456789"
+
+func dialTxnTest(t *testing.T, s *server) *Txn {
+	t.Helper()
+	tx, err := DialTxn(context.Background(), Config{Addr: s.addr, Logger: zerolog.Nop()}, "ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	return tx
+}
+
+func drainTxn(t *testing.T, tx *Txn) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return tx.Drain(ctx)
+}
+
+// TestTxnBatchesAndCheckpoint: a batch lands whole with its checkpoint,
+// and a new connection reads the checkpoint back.
+func TestTxnBatchesAndCheckpoint(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	if _, found, ok := tx.Checkpoint(); found || ok {
+		t.Fatal("a checkpoint on an empty server")
+	}
+	tx.Begin(2)
+	tx.Add(cmd("SET", "a", "1"), 10)
+	tx.Add(cmd("INCR", "a"), 20)
+	tx.Add(cmd("SELECT", "3"), 30)
+	tx.Add(cmd("LPUSH", "a", "x"), 40) // a string in db 2, a new list in db 3
+	tx.Add(cmd("LPUSH", "a", "y"), 50)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 50, DB: 3}, ""); err != nil {
+		t.Fatal(err)
+	}
+	tx.Begin(3)
+	tx.Add(cmd("INCR", "a"), 60) // WRONGTYPE at run time: counted, the rest applies
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 60, DB: 3}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := drainTxn(t, tx); err != nil {
+		t.Fatal(err)
+	}
+	if tx.Applied() != 60 {
+		t.Fatalf("applied %d", tx.Applied())
+	}
+	if applied, refused := tx.Counts(); applied != 5 || refused != 1 {
+		t.Fatalf("counts %d applied, %d refused", applied, refused)
+	}
+	c2 := redis.NewClient(&redis.Options{Addr: s.addr, DB: 2})
+	defer c2.Close()
+	c3 := redis.NewClient(&redis.Options{Addr: s.addr, DB: 3})
+	defer c3.Close()
+	if v, _ := c2.Get(context.Background(), "a").Result(); v != "2" {
+		t.Fatalf("db 2 a = %q", v)
+	}
+	if n, _ := c3.LLen(context.Background(), "a").Result(); n != 2 {
+		t.Fatalf("db 3 list length %d", n)
+	}
+	cp, found, ok := dialTxnTest(t, s).Checkpoint()
+	if !found || !ok || cp != (Checkpoint{ReplID: testReplID, Offset: 60, DB: 3}) {
+		t.Fatalf("checkpoint %+v found=%v ok=%v", cp, found, ok)
+	}
+}
+
+// TestTxnAbortNamesRefusedCommands: a command the target refuses at queue
+// time aborts the whole batch (nothing of it applied, no checkpoint), and
+// the error names it by offset.
+func TestTxnAbortNamesRefusedCommands(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	tx.Begin(0)
+	tx.Add(cmd("SET", "b", "1"), 10)
+	tx.Add(cmd("NOSUCHCOMMAND", "b"), 20)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 20}, ""); err != nil {
+		t.Fatal(err)
+	}
+	err := drainTxn(t, tx)
+	var ae *AbortError
+	if !errors.As(err, &ae) || ae.Transient || !strings.Contains(ae.Refused[20], "NOSUCHCOMMAND") || len(ae.Refused) != 1 {
+		t.Fatalf("got %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer c.Close()
+	if n, _ := c.Exists(context.Background(), "b", "ckpt").Result(); n != 0 {
+		t.Fatal("an aborted batch left keys behind")
+	}
+	if tx.Applied() != 0 {
+		t.Fatalf("applied %d after an abort", tx.Applied())
+	}
+}
+
+func TestParseCheckpoint(t *testing.T) {
+	for in, ok := range map[string]bool{
+		testReplID + " 12 0": true, testReplID + " 12": false, "snapshot-in-progress": false,
+		testReplID + " -1 0": false, "short 1 0": false, testReplID + " 1 x": false,
+	} {
+		if _, got := ParseCheckpoint(in); got != ok {
+			t.Errorf("%q: ok=%v", in, got)
+		}
+	}
+}
