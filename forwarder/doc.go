@@ -63,7 +63,25 @@
 // stream goes on. A refused SELECT stops everything, since the commands
 // after it would land in the wrong db. A lost connection is sticky: Err
 // and every later call return it ("forwarder: target 127.0.0.1:6380:
-// connection lost: EOF"). Nothing is retried yet.
+// connection lost: EOF").
+//
+// # Checkpointed batches
+//
+// Txn applies a live stream exactly once: each batch is one MULTI ... EXEC
+// holding the commands and a write of a checkpoint key ("<replid> <offset>
+// <db>", in db 0), so the key always names what the target holds. DialTxn
+// reads the checkpoint; the caller applies its stream again from there
+// after any failure. A batch the target refuses whole (EXECABORT) comes
+// back as an *AbortError: Transient for causes that pass (LOADING, BUSY,
+// OOM...), otherwise naming the refused commands by offset.
+//
+//	t, err := forwarder.DialTxn(ctx, cfg, "replicant:checkpoint")
+//	cp, found, ok := t.Checkpoint()
+//	t.Begin(cp.DB)
+//	t.Add(args, endOffset) // for each command
+//	err = t.Commit(forwarder.Checkpoint{ReplID: id, Offset: endOffset, DB: db}, "")
+//
+// Standalone itself retries nothing; Txn and its caller do.
 //
 // # Goroutines
 //
