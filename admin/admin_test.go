@@ -31,7 +31,8 @@ func newFake() *fake {
 			Phase: "streaming", Source: "127.0.0.1:7000", ReplID: "abc", SourceOffset: 1500,
 			ReceivedOffset: 1400, AppliedOffset: 1000, LagBytes: 500, LagSeconds: 0.25,
 			KeysRestored: 42, KeysSkipped: map[string]int64{"expired": 3, "refused": 1},
-			Commands: 7, CommandErrors: 2, RestoreErrors: 1, OpsPerSec: 12.5,
+			CommandsSkipped: map[string]int64{"filtered": 5, "mixed": 1},
+			Commands:        7, CommandErrors: 2, RestoreErrors: 1, OpsPerSec: 12.5,
 		}},
 	}}
 }
@@ -104,7 +105,7 @@ func TestPingAndInfo(t *testing.T) {
 		"applying:running\r\n", "\r\n# Shard0\r\n", "source:127.0.0.1:7000\r\n", "replid:abc\r\n",
 		"source_offset:1500\r\n", "received_offset:1400\r\n", "applied_offset:1000\r\n", "lag_bytes:500\r\n",
 		"lag_seconds:0.250\r\n", "keys_restored:42\r\n", "keys_skipped:4\r\n", "keys_skipped_expired:3\r\n",
-		"keys_skipped_refused:1\r\n", "target_errors:3\r\n", "ops_per_sec:12.5\r\n",
+		"keys_skipped_refused:1\r\n", "commands_skipped_filtered:5\r\n", "commands_skipped_mixed:1\r\n", "target_errors:3\r\n", "ops_per_sec:12.5\r\n",
 	} {
 		if !strings.Contains(info, want) {
 			t.Errorf("INFO has no %q:\n%s", want, info)
@@ -235,6 +236,9 @@ func TestMetricsAndHealthz(t *testing.T) {
 		if got != v {
 			t.Errorf("%s = %v, want %v", name, got, v)
 		}
+	}
+	if len(families["replicant_commands_skipped_total"].GetMetric()) != 2 {
+		t.Errorf("commands_skipped_total: %v", families["replicant_commands_skipped_total"])
 	}
 	if len(families["replicant_keys_skipped_total"].GetMetric()) != 2 || len(families["replicant_target_errors_total"].GetMetric()) != 2 {
 		t.Errorf("skipped or errors not split by label")

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,6 +88,9 @@ func shardSection(title string, sh Shard) string {
 	kv = append(kv, "keys_skipped", i64(skipped))
 	for _, r := range reasons {
 		kv = append(kv, "keys_skipped_"+r, i64(sh.KeysSkipped[r]))
+	}
+	for _, r := range slices.Sorted(maps.Keys(sh.CommandsSkipped)) {
+		kv = append(kv, "commands_skipped_"+r, i64(sh.CommandsSkipped[r]))
 	}
 	kv = append(kv,
 		"commands_applied", i64(sh.Commands),

@@ -83,6 +83,7 @@ var (
 	descLagSeconds   = desc("lag_seconds", "Age of the newest heartbeat the target holds (absent when unknown).", "shard")
 	descRestored     = desc("keys_restored_total", "Snapshot keys written to the target.", "shard")
 	descSkipped      = desc("keys_skipped_total", "Snapshot keys not written, by reason.", "shard", "reason")
+	descCmdSkipped   = desc("commands_skipped_total", "Stream commands not applied, by reason (filtered, mixed).", "shard", "reason")
 	descCommands     = desc("commands_applied_total", "Stream commands applied to the target.", "shard")
 	descErrors       = desc("target_errors_total", "Error replies of the target, by kind (restore: a snapshot key; command: a stream command).", "shard", "kind")
 	descOps          = desc("ops_per_second", "Keys restored plus commands applied per second, lately.", "shard")
@@ -93,7 +94,7 @@ type collector struct{ p Provider }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInfo, descUptime, descPaused, descShard, descSourceOffset, descReceived,
-		descApplied, descLagBytes, descLagSeconds, descRestored, descSkipped, descCommands, descErrors, descOps} {
+		descApplied, descLagBytes, descLagSeconds, descRestored, descSkipped, descCmdSkipped, descCommands, descErrors, descOps} {
 		ch <- d
 	}
 }
@@ -128,6 +129,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descRestored, sh.KeysRestored, id)
 		for reason, n := range sh.KeysSkipped {
 			counter(descSkipped, n, id, reason)
+		}
+		for reason, n := range sh.CommandsSkipped {
+			counter(descCmdSkipped, n, id, reason)
 		}
 		counter(descCommands, sh.Commands, id)
 		counter(descErrors, sh.RestoreErrors, id, "restore")

@@ -46,11 +46,15 @@ type Shard struct {
 	LagBytes       int64   // source (or received) offset minus applied
 	LagSeconds     float64 // age of the newest heartbeat the target holds; -1 when unknown
 	KeysRestored   int64
-	KeysSkipped    map[string]int64 // by reason: "expired", "refused"
-	Commands       int64            // stream commands applied
-	CommandErrors  int64            // stream commands the target refused
-	RestoreErrors  int64            // snapshot keys the target refused
-	OpsPerSec      float64          // keys restored plus commands applied, per second, lately
+	KeysSkipped    map[string]int64 // by reason: "expired", "refused", "filtered"
+	// CommandsSkipped counts stream commands not applied, by reason:
+	// "filtered" (all their keys or their db filtered out) and "mixed"
+	// (keys on both sides of a filter: reported, not applied).
+	CommandsSkipped map[string]int64
+	Commands        int64   // stream commands applied
+	CommandErrors   int64   // stream commands the target refused
+	RestoreErrors   int64   // snapshot keys the target refused
+	OpsPerSec       float64 // keys restored plus commands applied, per second, lately
 }
 
 // TargetErrors is every error reply of the target: keys and commands.

@@ -169,6 +169,10 @@ func (s *syncer) Snapshot() admin.Status {
 		sh.KeysRestored, sh.RestoreErrors = sh.KeysRestored+fs.Restored, sh.RestoreErrors+fs.RestoreErrors
 	}
 	sh.KeysSkipped = map[string]int64{"expired": s.ctl.expired.Load(), "refused": sh.RestoreErrors}
+	if s.filter != nil {
+		sh.KeysSkipped["filtered"] = s.filtered.keys.Load()
+		sh.CommandsSkipped = map[string]int64{"filtered": s.filtered.commands.Load(), "mixed": s.filtered.mixed.Load()}
+	}
 	if src := st.src.Load(); src != nil {
 		sh.ReceivedOffset = src.Received()
 	}
