@@ -125,6 +125,9 @@ func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if count < 0 {
+		return nil, 0, protoErr("null array in place of a command")
+	}
 	r.arena = r.arena[:0]
 	ends := make([]int, 0, 8)
 	for i := 0; i < count; i++ {
