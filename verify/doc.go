@@ -23,7 +23,7 @@
 // infinities included), streams by their entries (XRANGE), XINFO STREAM
 // length, last-generated-id, max-deleted-entry-id and entries-added, and
 // for each consumer group (XINFO GROUPS) its last-delivered-id, pending
-// count and entries-read (where both sides know it), its consumers' names
+// count (not entries-read, which Redis 7.0 does not replicate), its consumers' names
 // and pending counts (XINFO CONSUMERS) and its pending entries' ids,
 // consumers and delivery counts (XPENDING; idle times are left out). Any
 // other type (modules) is compared by its DUMP payload without the RDB

@@ -41,6 +41,6 @@
 //
 // Compare's leniencies, each from real replica behaviour: a key due to
 // expire within TTLTolerance may be missing on one side and its value is
-// not compared, and a stream group's entries-read is compared only when both
-// sides know it (a 7.0 replica does not).
+// not compared, and a stream group's entries-read is not compared (Redis
+// 7.0's replication stream does not carry it).
 package redistest
