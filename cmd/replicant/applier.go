@@ -26,7 +26,7 @@ type applier struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	txn      atomic.Pointer[forwarder.Txn]
+	txn      atomic.Pointer[txnBox]
 	applied  atomic.Int64
 	commands atomic.Int64 // applied by closed connections
 	refused  atomic.Int64
@@ -106,24 +106,25 @@ func (a *applier) run(ctx context.Context) {
 // session connects to the target and applies from its checkpoint until
 // something fails.
 func (a *applier) session(ctx context.Context) error {
-	t, err := forwarder.DialTxn(ctx, a.s.dstCfg, a.s.opts.CheckpointKey)
+	t, err := a.s.dialStream(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.retire(t)
+	box := &txnBox{t}
+	defer a.retire(box)
 	cp, _, ok := t.Checkpoint()
 	sp := a.s.spool
 	if !ok || !a.s.knowsReplID(cp.ReplID) || cp.Offset < sp.Start() || cp.Offset > sp.End() {
 		return fmt.Errorf("%w (checkpoint %q, spool holds %d-%d)", errTargetLostData, cp.String(), sp.Start(), sp.End())
 	}
 	t.SetApplied(cp.Offset)
-	a.txn.Store(t)
+	a.txn.Store(box)
 	a.s.log.Info().Int64("offset", cp.Offset).Int("db", cp.DB).Msg("target: applying the stream from its checkpoint")
 	return a.applyFrom(ctx, t, cp)
 }
 
 // retire closes t and keeps its counts.
-func (a *applier) retire(t *forwarder.Txn) {
+func (a *applier) retire(t *txnBox) {
 	a.Applied()
 	t.Close()
 	if a.txn.CompareAndSwap(t, nil) {
@@ -133,6 +134,10 @@ func (a *applier) retire(t *forwarder.Txn) {
 	}
 }
 
+// txnBox holds the stream writer of the current target connection, for
+// other goroutines to read its counts.
+type txnBox struct{ forwarder.StreamWriter }
+
 // batch bounds: a batch is committed when nothing more is waiting, or at
 // these sizes, but never inside a transaction of the source.
 const (
@@ -141,7 +146,7 @@ const (
 )
 
 // applyFrom reads the spool from cp and applies it in batches.
-func (a *applier) applyFrom(ctx context.Context, t *forwarder.Txn, cp forwarder.Checkpoint) error {
+func (a *applier) applyFrom(ctx context.Context, t forwarder.StreamWriter, cp forwarder.Checkpoint) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -180,7 +185,7 @@ func (a *applier) applyFrom(ctx context.Context, t *forwarder.Txn, cp forwarder.
 // batcher groups stream commands into checkpointed transactions.
 type batcher struct {
 	a       *applier
-	t       *forwarder.Txn
+	t       forwarder.StreamWriter
 	off     int64 // offset just after the last command read
 	db      int   // the stream's db at off
 	open    bool  // a batch is begun

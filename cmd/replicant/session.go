@@ -142,7 +142,7 @@ func (s *syncer) knowsReplID(id string) bool { return s.state.knows(id) || id ==
 // decides between a partial and a full resync. An unreachable target is an
 // error here: at start, the operator wants to hear it at once.
 func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
-	t, err := forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
+	t, err := s.dialStream(ctx)
 	if err != nil {
 		return resumePoint{}, fmt.Errorf("target: %w", err)
 	}
@@ -281,7 +281,7 @@ func (s *syncer) fullSync(ctx context.Context, c *psync.Conn) error {
 	if err := s.saveState(savedState{}.withReplID(c.ReplID())); err != nil {
 		return err
 	}
-	t, err := forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
+	t, err := s.dialStream(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -319,7 +319,7 @@ const snapshotMarker = "snapshot-in-progress"
 
 // markSnapshot writes the marker, after a FLUSHALL when replicant has
 // written to this target before.
-func (s *syncer) markSnapshot(ctx context.Context, t *forwarder.Txn) error {
+func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) error {
 	_, found, _ := t.Checkpoint()
 	t.Begin(0)
 	if found || s.everSynced {
@@ -335,13 +335,13 @@ func (s *syncer) markSnapshot(ctx context.Context, t *forwarder.Txn) error {
 // restoreSnapshot restores the snapshot through a pipelined writer and
 // waits until the target confirmed every key.
 func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
-	fwd, err := forwarder.Dial(ctx, s.dstCfg)
+	fwd, err := s.dialSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	defer fwd.Close()
 	s.fwd = fwd
-	s.status.fwd.Store(fwd)
+	s.status.fwd.Store(&snapshotBox{fwd})
 	defer s.status.fwd.Store(nil)
 	s.status.setPhase(phaseSnapshot)
 	defer s.showProgress(ctx)()

@@ -21,7 +21,7 @@ type status struct {
 	current atomic.Value // string
 	started time.Time
 	src     atomic.Pointer[psync.Conn]           // the current source link, once it answered PSYNC
-	fwd     atomic.Pointer[forwarder.Standalone] // the snapshot writer, during a full sync
+	fwd     atomic.Pointer[snapshotBox] // the snapshot writer, during a full sync
 
 	restoreErrors atomic.Int64 // of finished snapshots
 
@@ -80,3 +80,7 @@ func (st *status) log(s *syncer, msg string) {
 	ev = s.logFilterStats(ev)
 	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)
 }
+
+// snapshotBox holds the snapshot writer of a full sync, for other
+// goroutines to read its counts.
+type snapshotBox struct{ forwarder.SnapshotWriter }

@@ -65,7 +65,7 @@ type syncer struct {
 	srcCfg psync.Config
 	dstCfg forwarder.Config
 	src    *psync.Conn           // the current source link
-	fwd    *forwarder.Standalone // the snapshot writer, during a full sync
+	fwd    forwarder.SnapshotWriter // the snapshot writer, during a full sync
 	dec    *rdbstream.Decoder
 	expiry *expiryRewriter
 	status *status
