@@ -172,21 +172,22 @@ func (s *syncer) mapDB(db int) int {
 	return s.filter.MapDB(db)
 }
 
-// loadKeySpecs gives the filter the key positions of the source's COMMAND
-// reply, once, when it has key patterns; a source that refuses COMMAND
-// leaves the built-in table.
+// loadKeySpecs reads the key positions of the source's COMMAND reply, once,
+// when the filter has key patterns or the target routes by key; a source
+// that refuses COMMAND leaves the built-in table.
 func (s *syncer) loadKeySpecs(ctx context.Context) {
-	if s.filter == nil || !s.filter.KeyPatterns() || s.keySpecsLoaded {
+	needed := s.targetKind != kindStandalone || s.filter != nil && s.filter.KeyPatterns()
+	if !needed || s.keySpecs != nil {
 		return
 	}
-	s.keySpecsLoaded = true
+	s.keySpecs = filter.Builtin()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
 	defer cancel()
 	c := redis.NewClient(s.sourceClientOptions())
 	defer c.Close()
 	infos, err := c.Command(ctx).Result()
 	if err != nil {
-		s.log.Warn().Err(err).Msg("source: COMMAND refused; key filters find the keys of commands with a built-in table")
+		s.log.Warn().Err(err).Msg("source: COMMAND refused; the keys of commands are found with a built-in table")
 		return
 	}
 	list := make([]filter.CommandInfo, 0, len(infos))
@@ -194,8 +195,21 @@ func (s *syncer) loadKeySpecs(ctx context.Context) {
 		list = append(list, filter.CommandInfo{Name: in.Name, FirstKeyPos: int(in.FirstKeyPos),
 			LastKeyPos: int(in.LastKeyPos), StepCount: int(in.StepCount), Flags: in.Flags})
 	}
-	s.filter.SetKeySpecs(filter.FromCommandInfo(list))
+	s.keySpecs = filter.FromCommandInfo(list)
+	if s.filter != nil {
+		s.filter.SetKeySpecs(s.keySpecs)
+	}
 	s.log.Debug().Int("commands", len(list)).Msg("source: key positions read from COMMAND")
+}
+
+// commandKeys returns the keys of a stream command, by the source's key
+// positions; ok is false for a command whose keys are not known.
+func (s *syncer) commandKeys(args [][]byte) (keys [][]byte, ok bool) {
+	ks := s.keySpecs
+	if ks == nil {
+		ks = filter.Builtin()
+	}
+	return ks.Keys(args)
 }
 
 // filterCommand judges one stream command run in the source db: the

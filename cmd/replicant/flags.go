@@ -10,6 +10,7 @@ import (
 type syncOptions struct {
 	Source         string
 	Target         string
+	TargetKind     string
 	TLS            tlsOptions
 	LogFormat      string
 	LogLevel       string
@@ -37,6 +38,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
+	fs.StringVar(&o.TargetKind, "target-kind", kindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
 	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
 	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
 	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")

@@ -71,6 +71,8 @@ type syncer struct {
 	status *status
 
 	srcAddrs   []string // the source's addresses: a master and the replicas that may replace it
+	dstAddrs   []string // the target's addresses (a cluster's seed nodes)
+	targetKind string   // kindStandalone, kindCluster, kindTwemproxy
 	stateDir   string
 	tempState  bool // stateDir was made for this run: removed at exit
 	state      savedState
@@ -86,7 +88,7 @@ type syncer struct {
 
 	filter         *filter.Filter // nil: copy everything as is (filters.go)
 	filtered       filterStats
-	keySpecsLoaded bool
+	keySpecs       filter.KeySpecs // the source's key positions, once loaded
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
@@ -98,10 +100,15 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--target: %w", err)
 	}
-	if len(dst.Addrs) > 1 {
-		return nil, fmt.Errorf("--target: one address only (a cluster or proxy target is not supported yet)")
+	kind, err := resolveTargetKind(o.TargetKind, dst)
+	if err != nil {
+		return nil, err
 	}
-	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin), srcAddrs: src.Addrs}
+	if len(dst.Addrs) > 1 && kind != kindCluster {
+		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
+	}
+	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin),
+		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind}
 	if s.filter, err = o.Filter.filter(); err != nil {
 		return nil, err
 	}

@@ -18,9 +18,11 @@ type endpoint struct {
 	Username string
 	Password string
 	TLS      bool
+	Cluster  bool // redis+cluster:// or rediss+cluster://
 }
 
-// parseEndpoint accepts redis://[user:pass@]host[:port] and rediss://...
+// parseEndpoint accepts redis://[user:pass@]host[:port], rediss://... and
+// redis+cluster:// or rediss+cluster:// for a Redis Cluster.
 // A bare host:port is taken as redis://host:port.
 func parseEndpoint(raw string) (endpoint, error) {
 	if raw == "" {
@@ -38,8 +40,12 @@ func parseEndpoint(raw string) (endpoint, error) {
 	case "redis":
 	case "rediss":
 		ep.TLS = true
+	case "redis+cluster":
+		ep.Cluster = true
+	case "rediss+cluster":
+		ep.TLS, ep.Cluster = true, true
 	default:
-		return endpoint{}, fmt.Errorf("%q: scheme %q is not redis:// or rediss://", redact(raw), u.Scheme)
+		return endpoint{}, fmt.Errorf("%q: scheme %q is not redis://, rediss:// or redis+cluster://", redact(raw), u.Scheme)
 	}
 	for _, hp := range strings.Split(u.Host, ",") {
 		addr, err := hostPort(hp)
