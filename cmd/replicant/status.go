@@ -20,7 +20,7 @@ const (
 type status struct {
 	current atomic.Value // string
 	started time.Time
-	src     atomic.Pointer[psync.Conn]           // the current source link, once it answered PSYNC
+	src     atomic.Pointer[psync.Conn]  // the current source link, once it answered PSYNC
 	fwd     atomic.Pointer[snapshotBox] // the snapshot writer, during a full sync
 
 	restoreErrors atomic.Int64 // of finished snapshots

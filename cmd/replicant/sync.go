@@ -64,7 +64,7 @@ type syncer struct {
 	log    zerolog.Logger
 	srcCfg psync.Config
 	dstCfg forwarder.Config
-	src    *psync.Conn           // the current source link
+	src    *psync.Conn              // the current source link
 	fwd    forwarder.SnapshotWriter // the snapshot writer, during a full sync
 	dec    *rdbstream.Decoder
 	expiry *expiryRewriter
@@ -86,9 +86,9 @@ type syncer struct {
 
 	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
 
-	filter         *filter.Filter // nil: copy everything as is (filters.go)
-	filtered       filterStats
-	keySpecs       filter.KeySpecs // the source's key positions, once loaded
+	filter   *filter.Filter // nil: copy everything as is (filters.go)
+	filtered filterStats
+	keySpecs filter.KeySpecs // the source's key positions, once loaded
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
