@@ -13,6 +13,10 @@ type Config struct {
 	AllowKeys, DenyKeys []Pattern // keys copied (empty: all) and left out
 	DenyCommands        []string  // commands of the stream left out, any case
 	DBMap               map[int]int
+	// KeyPrefix puts the keys of a source database under a prefix on the
+	// target (with DBMap, several databases share one target database, as
+	// a cluster or a proxy has only db 0).
+	KeyPrefix map[int]string
 	// KeySpecs says where each command's keys are; nil is Builtin. Only
 	// needed with key patterns.
 	KeySpecs KeySpecs
@@ -76,12 +80,53 @@ func (f *Filter) SetKeySpecs(ks KeySpecs) {
 
 // Active reports whether the filter leaves out or moves anything.
 func (f *Filter) Active() bool {
-	return f.dbFilter() || f.keyFilter || len(f.denyCmd) > 0 || len(f.cfg.DBMap) > 0
+	return f.dbFilter() || f.keyFilter || len(f.denyCmd) > 0 || len(f.cfg.DBMap) > 0 || len(f.cfg.KeyPrefix) > 0
+}
+
+// TargetKey is the name key of the source database db has on the target:
+// key itself, or a new slice with db's prefix.
+func (f *Filter) TargetKey(db int, key []byte) []byte {
+	p := f.cfg.KeyPrefix[db]
+	if p == "" {
+		return key
+	}
+	return append([]byte(p), key...)
+}
+
+// prefixed returns args with every key under db's prefix; args itself when
+// db has none.
+func (f *Filter) prefixed(db int, args [][]byte) [][]byte {
+	if f.cfg.KeyPrefix[db] == "" {
+		return args
+	}
+	at, _ := f.specs.KeyIndexes(args)
+	if len(at) == 0 {
+		return args
+	}
+	out := slices.Clone(args)
+	for _, i := range at {
+		out[i] = f.TargetKey(db, args[i])
+	}
+	return out
+}
+
+// hasPrefix reports whether any of dbs has a key prefix.
+func (f *Filter) hasPrefix(dbs ...int) bool {
+	for _, db := range dbs {
+		if f.cfg.KeyPrefix[db] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // KeyPatterns reports whether the filter has key patterns (and so needs
 // KeySpecs).
 func (f *Filter) KeyPatterns() bool { return f.keyFilter }
+
+// NeedsKeySpecs reports whether the filter reads the keys of commands (key
+// patterns, or key prefixes of --db-map).
+func (f *Filter) NeedsKeySpecs() bool { return f.keyFilter || len(f.cfg.KeyPrefix) > 0 }
 
 func (f *Filter) dbFilter() bool { return len(f.allowDB) > 0 || len(f.denyDB) > 0 }
 
@@ -137,6 +182,7 @@ const (
 	ReasonCommand = "command" // its name is denied
 	ReasonDB      = "db"      // its database is left out, or it spans both sides
 	ReasonKey     = "key"     // its keys are left out, or on both sides
+	ReasonPrefix  = "prefix"  // it names databases whose keys get a prefix (MOVE, SWAPDB, COPY DB, FLUSHDB): no one command does the same
 )
 
 // Decision is Command's verdict.
@@ -174,21 +220,49 @@ func (f *Filter) Command(db int, args [][]byte) Decision {
 			return Decision{Action: Mixed, Reason: ReasonDB}
 		}
 		return Decision{Action: Keep, Args: args}
-	case name == "swapdb":
+	case name == "swapdb" || name == "move":
+		if len(f.cfg.KeyPrefix) > 0 {
+			return Decision{Action: Mixed, Reason: ReasonPrefix}
+		}
+		if name == "move" {
+			return f.move(db, args)
+		}
 		return f.swapdb(args)
-	case name == "move":
-		return f.move(db, args)
 	case name == "copy":
-		return f.copyCmd(db, args)
+		d := f.copyCmd(db, args)
+		if d.Action == Keep && f.hasPrefix(db) {
+			if hasDBOption(args) {
+				return Decision{Action: Mixed, Reason: ReasonPrefix}
+			}
+			d.Args = f.prefixed(db, d.Args)
+		}
+		return d
 	}
 	if !f.KeepDB(db) {
 		return Decision{Action: Drop, Reason: ReasonDB}
 	}
+	if name == "flushdb" && f.hasPrefix(db) {
+		return Decision{Action: Mixed, Reason: ReasonPrefix}
+	}
 	if !f.keyFilter {
-		return Decision{Action: Keep, Args: args}
+		return Decision{Action: Keep, Args: f.prefixed(db, args)}
 	}
 	keys, _ := f.specs.Keys(args) // an unknown command: no keys to judge, kept
-	return f.byKeys(args, f.sides(db, keys))
+	d := f.byKeys(args, f.sides(db, keys))
+	if d.Action == Keep {
+		d.Args = f.prefixed(db, d.Args)
+	}
+	return d
+}
+
+// hasDBOption reports whether a COPY names a database.
+func hasDBOption(args [][]byte) bool {
+	for _, a := range args[min(3, len(args)):] {
+		if strings.EqualFold(string(a), "DB") {
+			return true
+		}
+	}
+	return false
 }
 
 type sides struct{ kept, dropped [][]byte }

@@ -322,3 +322,42 @@ func TestSetKeySpecs(t *testing.T) {
 		t.Fatalf("a command of the new specs: %v", d.Action)
 	}
 }
+
+func TestKeyPrefix(t *testing.T) {
+	f := mustNew(t, Config{DBMap: map[int]int{1: 0, 2: 0}, KeyPrefix: map[int]string{1: "one:", 2: "two:"}})
+	if got := string(f.TargetKey(1, []byte("k"))); got != "one:k" {
+		t.Errorf("TargetKey(1, k) = %q", got)
+	}
+	if got := string(f.TargetKey(0, []byte("k"))); got != "k" {
+		t.Errorf("TargetKey(0, k) = %q", got)
+	}
+	cases := []struct {
+		db     int
+		cmd    string
+		action Action
+		want   string
+	}{
+		{1, "SET k v", Keep, "SET one:k v"},
+		{2, "MSET a 1 b 2", Keep, "MSET two:a 1 two:b 2"},
+		{1, "EVAL script 2 a b x", Keep, "EVAL script 2 one:a one:b x"},
+		{1, "ZUNIONSTORE d 2 a b WEIGHTS 1 2", Keep, "ZUNIONSTORE one:d 2 one:a one:b WEIGHTS 1 2"},
+		{0, "SET k v", Keep, "SET k v"},
+		{1, "COPY a b REPLACE", Keep, "COPY one:a one:b REPLACE"},
+		{1, "COPY a b DB 2", Mixed, ""},
+		{1, "MOVE k 2", Mixed, ""},
+		{0, "SWAPDB 0 1", Mixed, ""},
+		{1, "FLUSHDB", Mixed, ""},
+		{0, "FLUSHDB", Keep, "FLUSHDB"},
+		{1, "PUBLISH ch m", Keep, "PUBLISH ch m"},
+	}
+	for _, c := range cases {
+		d := f.Command(c.db, cmd(c.cmd))
+		if d.Action != c.action {
+			t.Errorf("db %d %q: %v, want %v", c.db, c.cmd, d.Action, c.action)
+			continue
+		}
+		if c.action == Keep && keys(d.Args) != c.want {
+			t.Errorf("db %d %q: sent %q, want %q", c.db, c.cmd, keys(d.Args), c.want)
+		}
+	}
+}

@@ -69,21 +69,31 @@ func Builtin() KeySpecs {
 // Keys returns the keys of the command args (args[0] its name). ok is
 // false for a command ks does not know: its keys cannot be judged.
 func (ks KeySpecs) Keys(args [][]byte) (keys [][]byte, ok bool) {
+	at, ok := ks.KeyIndexes(args)
+	for _, i := range at {
+		keys = append(keys, args[i])
+	}
+	return keys, ok
+}
+
+// KeyIndexes returns where the keys of the command args are, in order.
+// ok is false for a command ks does not know.
+func (ks KeySpecs) KeyIndexes(args [][]byte) (at []int, ok bool) {
 	if len(args) == 0 {
 		return nil, true
 	}
 	name := strings.ToLower(string(args[0]))
-	if keys, handled := movableKeys(name, args); handled {
-		return keys, true
+	if at, handled := movableKeys(name, args); handled {
+		return at, true
 	}
 	spec, ok := ks[name]
 	if !ok {
 		return nil, false
 	}
-	return spec.keys(args), true
+	return spec.indexes(args), true
 }
 
-func (spec KeySpec) keys(args [][]byte) [][]byte {
+func (spec KeySpec) indexes(args [][]byte) []int {
 	if spec.First <= 0 || spec.First >= len(args) {
 		return nil
 	}
@@ -93,16 +103,16 @@ func (spec KeySpec) keys(args [][]byte) [][]byte {
 	}
 	last = min(last, len(args)-1)
 	step := max(spec.Step, 1)
-	var keys [][]byte
+	var at []int
 	for i := spec.First; i <= last; i += step {
-		keys = append(keys, args[i])
+		at = append(at, i)
 	}
-	return keys
+	return at
 }
 
-// movableKeys reads the keys of the commands with movable keys that can
+// movableKeys finds the keys of the commands with movable keys that can
 // appear in a replication stream; handled is false for every other.
-func movableKeys(name string, args [][]byte) (keys [][]byte, handled bool) {
+func movableKeys(name string, args [][]byte) (at []int, handled bool) {
 	switch name {
 	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "blmpop", "bzmpop":
 		return counted(args, 2), true
@@ -112,7 +122,7 @@ func movableKeys(name string, args [][]byte) (keys [][]byte, handled bool) {
 		if len(args) < 2 {
 			return nil, true
 		}
-		return append([][]byte{args[1]}, counted(args, 2)...), true
+		return append([]int{1}, counted(args, 2)...), true
 	case "sort", "sort_ro":
 		return withOption(args, 2, "STORE"), true
 	case "georadius", "georadiusbymember":
@@ -121,13 +131,13 @@ func movableKeys(name string, args [][]byte) (keys [][]byte, handled bool) {
 		if len(args) < 3 {
 			return nil, true
 		}
-		return [][]byte{args[2]}, true
+		return []int{2}, true
 	}
 	return nil, false
 }
 
-// counted reads "numkeys key ..." with numkeys at args[at].
-func counted(args [][]byte, at int) [][]byte {
+// counted finds "numkeys key ..." with numkeys at args[at].
+func counted(args [][]byte, at int) []int {
 	if at >= len(args) {
 		return nil
 	}
@@ -135,21 +145,24 @@ func counted(args [][]byte, at int) [][]byte {
 	if err != nil || n <= 0 {
 		return nil
 	}
-	end := min(at+1+n, len(args))
-	return append([][]byte(nil), args[at+1:end]...)
+	var keys []int
+	for i := at + 1; i < min(at+1+n, len(args)); i++ {
+		keys = append(keys, i)
+	}
+	return keys
 }
 
-// withOption returns args[1] and the argument after each of the options
+// withOption finds args[1] and the argument after each of the options
 // (case-insensitive), searched from args[from].
-func withOption(args [][]byte, from int, opts ...string) [][]byte {
+func withOption(args [][]byte, from int, opts ...string) []int {
 	if len(args) < 2 {
 		return nil
 	}
-	keys := [][]byte{args[1]}
+	keys := []int{1}
 	for i := from; i+1 < len(args); i++ {
 		for _, o := range opts {
 			if bytes.EqualFold(args[i], []byte(o)) {
-				keys = append(keys, args[i+1])
+				keys = append(keys, i+1)
 				i++
 				break
 			}

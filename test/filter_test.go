@@ -98,6 +98,7 @@ type filterCase struct {
 	args      []string
 	keep      func(db int, key string) bool
 	mapDB     map[int]int
+	prefix    map[int]string // key prefix of each source db on the target
 	overrides map[int]map[string]string
 	mixed     int // commands logged as touching both sides
 }
@@ -113,7 +114,7 @@ func (fc filterCase) expected(src dataset) dataset {
 		}
 		for k, v := range keys {
 			if fc.keep(db, k) {
-				want.set(to, k, v)
+				want.set(to, fc.prefix[db]+k, v)
 			}
 		}
 	}
@@ -205,6 +206,10 @@ func filterCases() []filterCase {
 		{name: "db-map", args: []string{"--db-map", "1=0", "--skip-db", "0"},
 			keep:  func(db int, _ string) bool { return db != 0 },
 			mapDB: map[int]int{1: 0}},
+		{name: "db-map-prefix", args: []string{"--db-map", "1=0:one:,2=0:two:"},
+			keep:   func(int, string) bool { return true },
+			mapDB:  map[int]int{1: 0, 2: 0},
+			prefix: map[int]string{1: "one:", 2: "two:"}},
 	}
 }
 

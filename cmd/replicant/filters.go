@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,14 +31,14 @@ func (o *filterOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.Keys, "key", "copy only keys matching this `pattern` (repeatable): prefix:TEXT, glob:TEXT (Redis glob), regex:TEXT (Go regexp), or a bare TEXT as a prefix")
 	fs.Var(&o.SkipKeys, "skip-key", "leave out keys matching this `pattern` (repeatable; forms as --key)")
 	fs.Var(&o.SkipCommands, "skip-command", "leave out this `command` of the live stream (repeatable, or a comma list)")
-	fs.Var(&o.DBMap, "db-map", "`FROM=TO[,FROM=TO...]`: write the keys of source database FROM into target database TO (repeatable)")
+	fs.Var(&o.DBMap, "db-map", "`FROM=TO[:PREFIX][,...]`: write the keys of source database FROM into target database TO, their names prefixed with PREFIX if given (repeatable); a cluster or twemproxy target has db 0 only, so e.g. 1=0:db1: puts db 1 under \"db1:\"")
 }
 
 // filter builds the filter of the flags; nil when they ask for nothing.
 func (o *filterOptions) filter() (*filter.Filter, error) {
 	f, err := filter.New(filter.Config{
 		AllowDBs: o.DBs, DenyDBs: o.SkipDBs, AllowKeys: o.Keys, DenyKeys: o.SkipKeys,
-		DenyCommands: o.SkipCommands, DBMap: o.DBMap,
+		DenyCommands: o.SkipCommands, DBMap: o.DBMap.to, KeyPrefix: o.DBMap.prefix,
 	})
 	if err != nil || !f.Active() {
 		return nil, err
@@ -114,35 +115,47 @@ func (l *patternList) Set(v string) error {
 	return nil
 }
 
-// dbMap is --db-map: FROM=TO pairs, comma-separated, repeatable.
-type dbMap map[int]int
+// dbMap is --db-map: FROM=TO[:PREFIX] items, comma-separated, repeatable.
+type dbMap struct {
+	to     map[int]int
+	prefix map[int]string
+}
 
 func (m *dbMap) String() string {
-	if m == nil || *m == nil {
+	if m == nil {
 		return ""
 	}
 	var s []string
-	for from, to := range *m {
-		s = append(s, fmt.Sprintf("%d=%d", from, to))
+	for from, to := range m.to {
+		item := fmt.Sprintf("%d=%d", from, to)
+		if p := m.prefix[from]; p != "" {
+			item += ":" + p
+		}
+		s = append(s, item)
 	}
+	sort.Strings(s)
 	return strings.Join(s, ",")
 }
 
 func (m *dbMap) Set(v string) error {
-	if *m == nil {
-		*m = dbMap{}
+	if m.to == nil {
+		m.to, m.prefix = map[int]int{}, map[int]string{}
 	}
-	for _, pair := range strings.Split(v, ",") {
-		a, b, ok := strings.Cut(strings.TrimSpace(pair), "=")
+	for _, item := range strings.Split(v, ",") {
+		a, b, ok := strings.Cut(strings.TrimSpace(item), "=")
+		b, prefix, _ := strings.Cut(b, ":")
 		from, err1 := strconv.Atoi(a)
 		to, err2 := strconv.Atoi(b)
 		if !ok || err1 != nil || err2 != nil || from < 0 || to < 0 {
-			return fmt.Errorf("%q is not FROM=TO with two database numbers", pair)
+			return fmt.Errorf("%q is not FROM=TO[:PREFIX] with two database numbers", item)
 		}
-		if prev, dup := (*m)[from]; dup && prev != to {
-			return fmt.Errorf("database %d mapped twice (%d and %d)", from, prev, to)
+		if prev, dup := m.to[from]; dup && (prev != to || m.prefix[from] != prefix) {
+			return fmt.Errorf("database %d mapped twice", from)
 		}
-		(*m)[from] = to
+		m.to[from] = to
+		if prefix != "" {
+			m.prefix[from] = prefix
+		}
 	}
 	return nil
 }
@@ -164,6 +177,14 @@ func (s *syncer) keepSnapshotKey(db int, key []byte) bool {
 	return false
 }
 
+// targetKey is the name on the target of key of source database db.
+func (s *syncer) targetKey(db int, key []byte) []byte {
+	if s.filter == nil {
+		return key
+	}
+	return s.filter.TargetKey(db, key)
+}
+
 // mapDB is the target database of the source database db.
 func (s *syncer) mapDB(db int) int {
 	if s.filter == nil {
@@ -176,7 +197,7 @@ func (s *syncer) mapDB(db int) int {
 // when the filter has key patterns or the target routes by key; a source
 // that refuses COMMAND leaves the built-in table.
 func (s *syncer) loadKeySpecs(ctx context.Context) {
-	needed := s.targetKind != kindStandalone || s.filter != nil && s.filter.KeyPatterns()
+	needed := s.targetKind != kindStandalone || s.filter != nil && s.filter.NeedsKeySpecs()
 	if !needed || s.keySpecs != nil {
 		return
 	}

@@ -182,6 +182,7 @@ func (s *syncer) apply(e *rdbstream.Entry) error {
 		if !s.keepSnapshotKey(e.DB, e.Key) {
 			return nil
 		}
+		e.Key = s.targetKey(e.DB, e.Key)
 		e.DB = s.mapDB(e.DB)
 		if s.opts.SnapshotCommands == snapshotAuto && plainString(e) {
 			return s.setString(e)
