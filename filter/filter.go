@@ -120,6 +120,9 @@ func (f *Filter) hasPrefix(dbs ...int) bool {
 	return false
 }
 
+// LeavesOut reports whether the filter leaves out databases or keys.
+func (f *Filter) LeavesOut() bool { return f.dbFilter() || f.keyFilter }
+
 // KeyPatterns reports whether the filter has key patterns (and so needs
 // KeySpecs).
 func (f *Filter) KeyPatterns() bool { return f.keyFilter }

@@ -319,3 +319,69 @@ func waitDataset(t *testing.T, stage string, src, dst *redistest.Server, fc filt
 		return false, fmt.Sprintf("%s: target holds\n%swant\n%s", stage, got, want)
 	})
 }
+
+// TestFullResyncWithFilterSweeps checks that a full resync over an earlier
+// filtered copy removes the copied keys the source deleted meanwhile, and
+// nothing the sync does not own: keys of others on the target stay.
+func TestFullResyncWithFilterSweeps(t *testing.T) {
+	src := startServer(t, redistest.Options{Args: []string{"--repl-backlog-size", "16384"}})
+	dst := startServer(t, redistest.Options{})
+	ctx := context.Background()
+	for i := range 50 {
+		must(t, src.Client.Set(ctx, fmt.Sprintf("user:%d", i), i, 0).Err())
+		must(t, src.Client.Set(ctx, fmt.Sprintf("other:%d", i), i, 0).Err())
+	}
+	must(t, dst.Client.Set(ctx, "mine:keep", "not replicant's", 0).Err())
+	state := t.TempDir()
+	args := []string{"sync", "--source", url(src), "--target", url(dst), "--key", "user:", "--state-dir", state, "--log-format", "json"}
+	r := startReplicant(t, args...)
+	r.waitOutput(t, `"streaming"`, 30*time.Second)
+	waitKeys(t, dst, 51)
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+
+	// While replicant is down: deletes of copied keys, and more writes than
+	// the source's backlog holds, so that only a full resync can go on.
+	for i := range 10 {
+		must(t, src.Client.Del(ctx, fmt.Sprintf("user:%d", i)).Err())
+	}
+	must(t, src.Client.Set(ctx, "user:new", "x", 0).Err())
+	for i := range 40 {
+		must(t, src.Client.Set(ctx, fmt.Sprintf("other:big:%d", i), strings.Repeat("x", 1024), 0).Err())
+	}
+	r2 := startReplicant(t, args...)
+	r2.waitOutput(t, "removed the keys this sync copies", 30*time.Second)
+	r2.waitOutput(t, `"streaming"`, 30*time.Second)
+	waitCondition(t, 10*time.Second, func() (bool, string) {
+		keys, err := dst.Client.Keys(ctx, "*").Result()
+		if err != nil {
+			return false, err.Error()
+		}
+		slices.Sort(keys)
+		want := []string{"mine:keep", "replicant:checkpoint", "user:new"}
+		for i := 10; i < 50; i++ {
+			want = append(want, fmt.Sprintf("user:%d", i))
+		}
+		slices.Sort(want)
+		return slices.Equal(keys, want), fmt.Sprintf("target holds %v\nwant %v", keys, want)
+	})
+	if code := r2.stop(t); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+}
+
+func waitKeys(t *testing.T, s *redistest.Server, n int64) {
+	t.Helper()
+	waitCondition(t, 10*time.Second, func() (bool, string) {
+		got, err := s.Client.DBSize(context.Background()).Result()
+		return err == nil && got >= n, fmt.Sprintf("%d keys (%v), want %d", got, err, n)
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

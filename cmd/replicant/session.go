@@ -317,19 +317,29 @@ func (s *syncer) fullSync(ctx context.Context, c *psync.Conn) error {
 // restored: no checkpoint, so a crash now leads to a new full sync.
 const snapshotMarker = "snapshot-in-progress"
 
-// markSnapshot writes the marker, after a FLUSHALL when replicant has
-// written to this target before.
+// markSnapshot writes the marker. When replicant has written to this
+// target before, what the earlier copy holds goes first: by a FLUSHALL
+// when this sync owns the whole target, else by a sweep of the keys it
+// copies (sweep.go).
 func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) error {
 	_, found, _ := t.Checkpoint()
+	earlier := found || s.everSynced
+	flush := earlier && s.ownsWholeTarget()
 	t.Begin(0)
-	if found || s.everSynced {
+	if flush {
 		s.log.Warn().Msg("full resync over an earlier copy: flushing the target so that keys deleted on the source do not linger")
 		t.Add([][]byte{[]byte("FLUSHALL")}, 0)
 	}
 	if err := t.Commit(forwarder.Checkpoint{}, snapshotMarker); err != nil {
 		return err
 	}
-	return t.Drain(ctx)
+	if err := t.Drain(ctx); err != nil {
+		return err
+	}
+	if earlier && !flush {
+		return s.sweepTarget(ctx)
+	}
+	return nil
 }
 
 // restoreSnapshot restores the snapshot through a pipelined writer and

@@ -89,6 +89,8 @@ type syncer struct {
 	filter   *filter.Filter // nil: copy everything as is (filters.go)
 	filtered filterStats
 	keySpecs filter.KeySpecs // the source's key positions, once loaded
+	shard    *shard          // the slots this sync copies, for one shard of a cluster source; nil: all
+	sweepDBs map[int][]int   // target db → its source dbs, during a sweep
 }
 
 func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {

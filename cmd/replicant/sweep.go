@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A full resync over an earlier copy must not leave behind keys the
+// source deleted meanwhile. When this sync owns the whole target, a
+// FLUSHALL does it; when it copies only part of the source (filters) or
+// shares the target with others (one shard of a cluster source), only the
+// keys it would have copied are removed: a sweep.
+
+// ownsWholeTarget reports whether a FLUSHALL of the target removes only
+// what this sync copies.
+func (s *syncer) ownsWholeTarget() bool {
+	return s.shard == nil && (s.filter == nil || !s.filter.LeavesOut())
+}
+
+// owned reports whether key of target database db is one this sync
+// copies: it comes from a kept source database and key, and, for a shard of
+// a cluster source, from one of the shard's slots.
+func (s *syncer) owned(db int, key []byte) bool {
+	if bytes.HasPrefix(key, []byte(s.opts.CheckpointKey)) {
+		return false
+	}
+	for _, from := range s.sweepDBs[db] {
+		name, ok := s.sourceName(from, key)
+		if ok && s.keepsSourceKey(from, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepsSourceKey reports whether key of source database db is copied.
+func (s *syncer) keepsSourceKey(db int, key []byte) bool {
+	return (s.filter == nil || s.filter.KeepKey(db, key)) && (s.shard == nil || s.shard.owns(key))
+}
+
+// sourceName is key's name on the source, if it came from source db from.
+func (s *syncer) sourceName(from int, key []byte) ([]byte, bool) {
+	if s.filter == nil {
+		return key, true
+	}
+	p := s.filter.TargetKey(from, nil)
+	if !bytes.HasPrefix(key, p) {
+		return nil, false
+	}
+	return key[len(p):], true
+}
+
+// sourceDBsOf lists the kept source databases whose keys land in target db.
+func (s *syncer) sourceDBsOf(db int) []int {
+	var dbs []int
+	for from := range maxDBs {
+		if s.mapDB(from) == db && (s.filter == nil || s.filter.KeepDB(from)) {
+			dbs = append(dbs, from)
+		}
+	}
+	return dbs
+}
+
+// maxDBs bounds the source databases a sweep considers.
+const maxDBs = 256
+
+// sweepTarget removes from the target every key this sync copies.
+func (s *syncer) sweepTarget(ctx context.Context) error {
+	removed := 0
+	s.sweepDBs = map[int][]int{}
+	err := s.forEachTargetDB(ctx, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
+		var cursor uint64
+		for {
+			keys, next, err := scan(cursor)
+			if err != nil {
+				return err
+			}
+			if _, ok := s.sweepDBs[db]; !ok {
+				s.sweepDBs[db] = s.sourceDBsOf(db)
+			}
+			var gone []string
+			for _, k := range keys {
+				if s.owned(db, []byte(k)) {
+					gone = append(gone, k)
+				}
+			}
+			if err := unlinkEach(ctx, c, gone); err != nil {
+				return err
+			}
+			removed += len(gone)
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("target: removing the keys of the earlier copy: %w", err)
+	}
+	s.log.Warn().Int("keys_removed", removed).Msg("full resync over an earlier copy: removed the keys this sync copies, so that keys deleted on the source do not linger")
+	return nil
+}
+
+// unlinkEach unlinks keys one command each (each may live in another slot).
+func unlinkEach(ctx context.Context, c redis.UniversalClient, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	p := c.Pipeline()
+	for _, k := range keys {
+		p.Unlink(ctx, k)
+	}
+	_, err := p.Exec(ctx)
+	return err
+}
+
+// forEachTargetDB calls fn for each target database this sync writes to,
+// with a client and a SCAN over every node holding that database.
+func (s *syncer) forEachTargetDB(ctx context.Context, fn func(db int, c redis.UniversalClient, scan func(uint64) ([]string, uint64, error)) error) error {
+	if s.targetKind == kindCluster {
+		c := redis.NewClusterClient(s.targetClusterOptions())
+		defer c.Close()
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return node.Scan(ctx, cur, "", 1000).Result() })
+		})
+	}
+	if s.targetKind != kindStandalone {
+		return fmt.Errorf("a %s target cannot be scanned for keys", s.targetKind)
+	}
+	o := s.targetClientOptions()
+	c := redis.NewClient(o)
+	info, err := c.Info(ctx, "keyspace").Result()
+	c.Close()
+	if err != nil {
+		return err
+	}
+	for _, db := range keyspaceDBs(info) {
+		if len(s.sourceDBsOf(db)) == 0 {
+			continue
+		}
+		o.DB = db
+		c := redis.NewClient(o)
+		err := fn(db, c, func(cur uint64) ([]string, uint64, error) { return c.Scan(ctx, cur, "", 1000).Result() })
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("db %d: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// keyspaceDBs lists the databases of INFO keyspace ("db3:keys=...").
+func keyspaceDBs(info string) []int {
+	var dbs []int
+	for _, line := range strings.Split(info, "\n") {
+		name, _, ok := strings.Cut(line, ":")
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, "db")); ok && err == nil && strings.HasPrefix(name, "db") {
+			dbs = append(dbs, n)
+		}
+	}
+	return dbs
+}
+
+// targetClientOptions are the options of a plain client of a standalone
+// target.
+func (s *syncer) targetClientOptions() *redis.Options {
+	return &redis.Options{
+		Addr: s.dstCfg.Addr, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
+		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout, MaxRetries: -1,
+	}
+}
+
+// targetClusterOptions are the options of a cluster client of the target.
+func (s *syncer) targetClusterOptions() *redis.ClusterOptions {
+	return &redis.ClusterOptions{
+		Addrs: s.dstAddrs, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
+		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout,
+	}
+}
