@@ -178,6 +178,12 @@ func (a *applier) applyFrom(ctx context.Context, t forwarder.StreamWriter, cp fo
 			}
 			return err
 		}
+		if a.s.shard != nil && isFlush(args) {
+			if err := b.sweep(ctx, size); err != nil {
+				return err
+			}
+			continue
+		}
 		b.add(args, size)
 	}
 }
@@ -233,6 +239,34 @@ func (b *batcher) add(args [][]byte, size int) {
 		}
 		b.t.Add(b.a.s.expiry.rewrite(args), b.off)
 	}
+}
+
+// isFlush reports a FLUSHALL or FLUSHDB.
+func isFlush(args [][]byte) bool {
+	return len(args) > 0 && (eq(args[0], "FLUSHALL") || eq(args[0], "FLUSHDB"))
+}
+
+// sweep applies a FLUSHALL or FLUSHDB of one shard of a cluster source,
+// which must not remove the other shards' keys on the target: what comes
+// before it is committed, the shard's keys are removed from the target,
+// and the checkpoint after it comes with the next batch. A crash in
+// between replays the sweep, which is harmless.
+func (b *batcher) sweep(ctx context.Context, size int) error {
+	if b.open {
+		if err := b.commit(); err != nil {
+			return err
+		}
+	}
+	if err := b.t.Drain(ctx); err != nil {
+		return err
+	}
+	if err := b.a.s.sweepTarget(ctx); err != nil {
+		return err
+	}
+	b.off += int64(size)
+	b.t.Begin(b.a.s.mapDB(b.db))
+	b.open, b.n = true, 0
+	return nil
 }
 
 func (b *batcher) commit() error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 
 	"github.com/replicant/replicant/admin"
 )
@@ -33,38 +34,55 @@ type operator struct {
 // poller (heartbeat and offset). The returned context ends on a signal or
 // on SHUTDOWN or a finished cutover.
 func (s *syncer) startOperator(ctx context.Context) (context.Context, func(), error) {
+	ctx = s.startPolling(ctx)
+	closeAll, err := listenEndpoints(s.opts, s, s.log)
+	if err != nil {
+		s.ctl.shutdown()
+		return nil, nil, err
+	}
+	return ctx, func() { s.ctl.shutdown(); closeAll() }, nil
+}
+
+// startPolling starts the heartbeat and the source's offset reads; the
+// context returned ends on Shutdown.
+func (s *syncer) startPolling(ctx context.Context) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctl.shutdown = cancel
 	s.ctl.sourceOffset.Store(-1)
+	go s.pollSource(ctx)
+	return ctx
+}
+
+// listenEndpoints starts the admin and metrics endpoints of --admin and
+// --metrics, serving p.
+func listenEndpoints(o syncOptions, p admin.Provider, log zerolog.Logger) (func(), error) {
 	var closers []func() error
 	closeAll := func() {
-		cancel()
 		for _, c := range closers {
 			c()
 		}
 	}
-	if s.opts.Admin != "" {
-		srv, err := admin.Listen(s.opts.Admin, admin.Options{Password: s.opts.AdminPassword}, s)
+	if o.Admin != "" {
+		srv, err := admin.Listen(o.Admin, admin.Options{Password: o.AdminPassword}, p)
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("--admin: %w", err)
+			return nil, fmt.Errorf("--admin: %w", err)
 		}
 		closers = append(closers, srv.Close)
 		go srv.Serve()
-		s.log.Info().Str("addr", srv.Addr()).Msg("admin endpoint listening (redis-cli -p PORT INFO)")
+		log.Info().Str("addr", srv.Addr()).Msg("admin endpoint listening (redis-cli -p PORT INFO)")
 	}
-	if s.opts.Metrics != "" {
-		m, err := admin.ListenMetrics(s.opts.Metrics, s)
+	if o.Metrics != "" {
+		m, err := admin.ListenMetrics(o.Metrics, p)
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("--metrics: %w", err)
+			return nil, fmt.Errorf("--metrics: %w", err)
 		}
 		closers = append(closers, m.Close)
 		go m.Serve()
-		s.log.Info().Str("addr", m.Addr()).Msg("metrics listening (/metrics, /healthz)")
+		log.Info().Str("addr", m.Addr()).Msg("metrics listening (/metrics, /healthz)")
 	}
-	go s.pollSource(ctx)
-	return ctx, closeAll, nil
+	return closeAll, nil
 }
 
 // pollSource writes the heartbeat key on the source and reads its offset
@@ -204,7 +222,9 @@ func (s *syncer) ResumeApplying() {
 // Shutdown implements admin.Provider.
 func (s *syncer) Shutdown() {
 	s.log.Info().Msg("shutdown requested on the admin endpoint")
-	s.ctl.shutdown()
+	if s.ctl.shutdown != nil {
+		s.ctl.shutdown()
+	}
 }
 
 // pauser holds the applier between batches while paused.

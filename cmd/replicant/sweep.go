@@ -101,7 +101,7 @@ func (s *syncer) sweepTarget(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("target: removing the keys of the earlier copy: %w", err)
 	}
-	s.log.Warn().Int("keys_removed", removed).Msg("full resync over an earlier copy: removed the keys this sync copies, so that keys deleted on the source do not linger")
+	s.log.Warn().Int("keys_removed", removed).Msg("removed the keys this sync copies from the target (a full resync over an earlier copy, or a FLUSHALL of one shard of a cluster source)")
 	return nil
 }
 

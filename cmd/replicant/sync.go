@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,14 +33,17 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
 		return exitUsage
 	}
+	ctx, stop := signalContext()
+	defer stop()
+	if src, err := parseEndpoint(o.Source); err == nil && src.Cluster {
+		return runFleet(ctx, o, log, stderr)
+	}
 	s, err := newSyncer(o, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
 		return exitUsage
 	}
 	s.status.term = tw
-	ctx, stop := signalContext()
-	defer stop()
 	ctx, closeOperator, err := s.startOperator(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
@@ -51,6 +55,29 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 		if !isTerminal(stderr) || o.LogFormat == "json" {
 			fmt.Fprintf(stderr, "replicant: %v\n", err)
 		}
+		return exitError
+	}
+	return exitOK
+}
+
+// runFleet is "replicant sync" from a cluster source (fleet.go).
+func runFleet(ctx context.Context, o syncOptions, log zerolog.Logger, stderr io.Writer) int {
+	f, err := newFleet(ctx, o, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
+		return exitError
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	closeEndpoints, err := listenEndpoints(o, f, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant sync: %v\n", err)
+		return exitUsage
+	}
+	defer closeEndpoints()
+	if err := f.run(ctx); err != nil {
+		log.Error().Err(err).Msg("sync failed")
+		fmt.Fprintf(stderr, "replicant: %v\n", err)
 		return exitError
 	}
 	return exitOK

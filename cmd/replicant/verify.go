@@ -140,12 +140,15 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if c.RoundDelay == 0 {
 		c.RoundDelay = -1 // verify.Config's "no pause"
 	}
+	// replicant's own keys: the checkpoint and heartbeat keys, and the ones
+	// named after them (per slot of a cluster target, per shard of a cluster
+	// source).
 	skip := o.SkipPrefixes
 	if o.CheckpointKey != "" {
-		skip = append(skip, globExact(o.CheckpointKey))
+		skip = append(skip, globExact(o.CheckpointKey)+"*")
 	}
 	if o.HeartbeatKey != "" {
-		skip = append(skip, globExact(o.HeartbeatKey))
+		skip = append(skip, globExact(o.HeartbeatKey)+"*")
 	}
 	c.DBs, c.SkipKeys, c.Parallel, c.Batch, c.MaxDiffs = o.DBs, skip, o.Parallel, o.Batch, o.MaxReport
 	return c, nil
