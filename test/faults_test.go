@@ -254,6 +254,12 @@ func TestFollowPromotedReplica(t *testing.T) {
 	if ok := infoInt(t, replica, "sync_partial_ok"); ok != 1 {
 		t.Fatalf("promoted replica sync_partial_ok = %d, want 1", ok)
 	}
+	// The heartbeat follows the link to the promoted replica.
+	waitCondition(t, 5*time.Second, func() (bool, string) {
+		ms, err := replica.Client.Get(ctx, heartbeatKey).Int64()
+		age := time.Since(time.UnixMilli(ms))
+		return err == nil && age < 1500*time.Millisecond, fmt.Sprintf("heartbeat on the promoted replica %v old (%v)", age, err)
+	})
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}

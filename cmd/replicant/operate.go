@@ -89,8 +89,9 @@ func listenEndpoints(o syncOptions, p admin.Provider, log zerolog.Logger) (func(
 // once a second, and measures the rate of work. A failure of either is
 // logged once; a refused heartbeat (no permission, read-only) stops it.
 func (s *syncer) pollSource(ctx context.Context) {
+	addr := s.sourceAddr()
 	c := redis.NewClient(s.sourceClientOptions())
-	defer c.Close()
+	defer func() { c.Close() }()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var hbWarned, offWarned bool
@@ -101,6 +102,10 @@ func (s *syncer) pollSource(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if a := s.sourceAddr(); a != addr { // the link moved to a promoted replica
+			c.Close()
+			addr, c = a, redis.NewClient(s.sourceClientOptions())
 		}
 		ops := s.workDone()
 		now := time.Now()

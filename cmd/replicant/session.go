@@ -221,6 +221,7 @@ func (s *syncer) connectSource(ctx context.Context, resume resumePoint, first bo
 		cfg.Applied = s.appliedOffset
 		c, err := psync.Dial(ctx, cfg)
 		if err == nil {
+			s.srcAddr.Store(&cfg.Addr)
 			return c, nil
 		}
 		if ctx.Err() != nil || (first && !errors.Is(err, psync.ErrRetryLater)) {
@@ -424,10 +425,19 @@ func (s *syncer) finish() error {
 	return nil
 }
 
+// sourceAddr is the address of the source the link is (or was last)
+// connected to: after a failover, the promoted replica.
+func (s *syncer) sourceAddr() string {
+	if p := s.srcAddr.Load(); p != nil {
+		return *p
+	}
+	return s.srcAddrs[0]
+}
+
 // sourceClientOptions are the options of a plain client of the source.
 func (s *syncer) sourceClientOptions() *redis.Options {
 	return &redis.Options{
-		Addr: s.srcAddrs[0], Username: s.srcCfg.Username, Password: s.srcCfg.Password,
+		Addr: s.sourceAddr(), Username: s.srcCfg.Username, Password: s.srcCfg.Password,
 		TLSConfig: s.srcCfg.TLS, DialTimeout: s.srcCfg.DialTimeout, MaxRetries: -1,
 	}
 }

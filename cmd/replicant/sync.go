@@ -97,9 +97,10 @@ type syncer struct {
 	expiry *expiryRewriter
 	status *status
 
-	srcAddrs   []string // the source's addresses: a master and the replicas that may replace it
-	dstAddrs   []string // the target's addresses (a cluster's seed nodes)
-	targetKind string   // kindStandalone, kindCluster, kindTwemproxy
+	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
+	srcAddr    atomic.Pointer[string] // the address of the current source link
+	dstAddrs   []string               // the target's addresses (a cluster's seed nodes)
+	targetKind string                 // kindStandalone, kindCluster, kindTwemproxy
 	stateDir   string
 	tempState  bool // stateDir was made for this run: removed at exit
 	state      savedState
