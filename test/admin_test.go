@@ -233,3 +233,48 @@ func checkPause(t *testing.T, adm *redis.Client) {
 	})
 
 }
+
+// TestCutoverTimeout: when the target cannot catch up within the timeout
+// (here it is paused longer), "replicant cutover" fails with a clear
+// line, the source is unpaused at once, and the sync goes on to equal
+// datasets.
+func TestCutoverTimeout(t *testing.T) {
+	src := startServer(t, redistest.Options{})
+	dst := startServer(t, redistest.Options{})
+	ctx := context.Background()
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--log-format", "json",
+		"--admin", adminAddr, "--status-interval", "0", "--expire-margin", faultMargin.String()) // the target lags 6 s
+	r.waitOutput(t, `"message":"streaming"`, 30*time.Second)
+	l := startLoad(t, src, 43)
+	time.Sleep(500 * time.Millisecond)
+
+	// The target answers nothing for 6 s; the cutover allows 2 s.
+	if err := dst.Client.Do(ctx, "CLIENT", "PAUSE", "6000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := startReplicant(t, "cutover", "--admin", adminAddr, "--timeout", "2s")
+	code := c.wait(t, 20*time.Second)
+	out := c.out.String()
+	if code == 0 || !strings.Contains(out, "did not catch up") || !strings.Contains(out, "unpaused") {
+		t.Fatalf("cutover exit status %d, output:\n%s", code, out)
+	}
+	// The source takes writes again before its pause would have expired.
+	start := time.Now()
+	if err := src.Client.Set(ctx, "after:cutover", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("a write after the failed cutover took %v: the source is still paused", d)
+	}
+	if !r.running() {
+		t.Fatal("the sync stopped after a failed cutover")
+	}
+	l.check(t)
+	l.stop()
+	assertEqualShifted(t, src, dst, 30*time.Second, faultMargin)
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	assertEqualAfterStop(t, src, dst, faultMargin)
+}
