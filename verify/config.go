@@ -141,6 +141,14 @@ type Config struct {
 	// Redis-style glob that must match the whole key, any other entry is a
 	// key prefix.
 	SkipKeys []string
+	// Keep, if set, says which keys of a source database are copied (the
+	// sync's filters): the others are left out on both sides, so that a
+	// target holding only part of the source, or more than it, compares
+	// equal.
+	Keep func(db int, key string) bool
+	// DBMap maps a source database to the target database it is copied
+	// to; unmapped databases keep their number.
+	DBMap map[int]int
 	// Parallel is how many batches are compared at once; default 4.
 	Parallel int
 	// Batch is the SCAN COUNT hint and the number of keys read per

@@ -32,8 +32,17 @@ func (c dbConn) wrap(what string, err error) error { return c.s.wrap(what, err) 
 // pair is one database compared: source db and its target counterpart.
 type pair struct {
 	db         int // the source's database number, used in reports
+	dstDB      int // the target's database it is copied to (Config.DBMap)
 	src, dst   dbConn
 	targetPass bool // keys only on the target are looked for
+}
+
+// sideDB is the pair's database on the target (onTarget) or the source.
+func (p *pair) sideDB(onTarget bool) int {
+	if onTarget {
+		return p.dstDB
+	}
+	return p.db
 }
 
 // meta is what the first read says of a key on one side.

@@ -71,19 +71,62 @@ func (v *verifier) plan(ctx context.Context) ([]*pair, []string, error) {
 		return nil, nil, fmt.Errorf("the source is a %s with database 0 only: compare one database at a time", v.src.ep.Kind)
 	}
 	var notes []string
-	targetPass := v.dst.canList() && (v.dst.multiDB() || len(dbs) == 1)
+	shared := v.sharedTargetDB(dbs)
+	targetPass := v.dst.canList() && !shared
 	switch {
 	case !v.dst.canList():
 		notes = append(notes, "keys only on the target are not looked for: a proxy cannot list its keys")
 	case !targetPass:
-		notes = append(notes, fmt.Sprintf("keys only on the target are not looked for: %d source databases share the target's database 0", len(dbs)))
+		notes = append(notes, "keys only on the target are not looked for: several source databases share one target database")
 	}
 	pairs := make([]*pair, len(dbs))
 	for i, db := range dbs {
-		pairs[i] = &pair{db: db, targetPass: targetPass,
-			src: dbConn{v.src, v.src.client(db)}, dst: dbConn{v.dst, v.dst.client(db)}}
+		to := v.targetDB(db)
+		pairs[i] = &pair{db: db, dstDB: to, targetPass: targetPass,
+			src: dbConn{v.src, v.src.client(db)}, dst: dbConn{v.dst, v.dst.client(to)}}
 	}
 	return pairs, notes, nil
+}
+
+// targetDB is the target database source database db is copied to.
+func (v *verifier) targetDB(db int) int {
+	if !v.dst.multiDB() {
+		return 0
+	}
+	if to, ok := v.cfg.DBMap[db]; ok {
+		return to
+	}
+	return db
+}
+
+// sharedTargetDB reports whether two of dbs are copied to one target
+// database.
+func (v *verifier) sharedTargetDB(dbs []int) bool {
+	seen := map[int]bool{}
+	for _, db := range dbs {
+		to := v.targetDB(db)
+		if seen[to] {
+			return true
+		}
+		seen[to] = true
+	}
+	return false
+}
+
+// kept leaves out the keys of source database db that Config.SkipKeys or
+// Config.Keep leave out.
+func (v *verifier) kept(db int, keys []string) []string {
+	keys = v.skip.filter(keys)
+	if v.cfg.Keep == nil {
+		return keys
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if v.cfg.Keep(db, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // defaultDBs lists the databases non-empty on either standalone side; a
@@ -296,8 +339,8 @@ func (v *verifier) producers(pairs []*pair, round int, prev *tally) []producer {
 // scanKeys sends every key of one side's database, a SCAN page at a time.
 func (v *verifier) scanKeys(p *pair, c dbConn, onTarget bool) producer {
 	return func(ctx context.Context, send func(job) error) error {
-		return c.s.scan(ctx, p.db, v.cfg.Batch, func(keys []string) error {
-			if keys = v.skip.filter(keys); len(keys) == 0 {
+		return c.s.scan(ctx, p.sideDB(onTarget), v.cfg.Batch, func(keys []string) error {
+			if keys = v.kept(p.db, keys); len(keys) == 0 {
 				return nil
 			}
 			return send(job{p: p, keys: keys, onTarget: onTarget})
@@ -309,14 +352,15 @@ func (v *verifier) scanKeys(p *pair, c dbConn, onTarget bool) producer {
 // every key when it has no more.
 func (v *verifier) sampleKeys(p *pair, c dbConn, onTarget bool) producer {
 	return func(ctx context.Context, send func(job) error) error {
-		n, err := c.s.dbSize(ctx, p.db)
+		n, err := c.s.dbSize(ctx, p.sideDB(onTarget))
 		if err != nil {
 			return err
 		}
 		if n <= int64(v.cfg.Sample) {
 			return v.scanKeys(p, c, onTarget)(ctx, send)
 		}
-		keys, err := c.s.randomKeys(ctx, p.db, v.cfg.Sample, v.cfg.Batch, v.skip.keep)
+		keep := func(k string) bool { return len(v.kept(p.db, []string{k})) == 1 }
+		keys, err := c.s.randomKeys(ctx, p.sideDB(onTarget), v.cfg.Sample, v.cfg.Batch, keep)
 		if err != nil {
 			return err
 		}

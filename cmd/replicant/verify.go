@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/replicant/replicant/filter"
 	"github.com/replicant/replicant/verify"
 )
 
@@ -28,6 +29,9 @@ type verifyOptions struct {
 	RoundDelay     time.Duration
 	DBs            dbList
 	SkipPrefixes   stringList
+	Keys, SkipKeys patternList // the sync's --key and --skip-key
+	SkipDBs        intList     // the sync's --skip-db
+	DBMap          dbMap       // the sync's --db-map
 	CheckpointKey  string
 	HeartbeatKey   string
 	Parallel       int
@@ -50,6 +54,10 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs.DurationVar(&o.RoundDelay, "round-delay", verify.DefaultRoundDelay, "pause before each recheck round")
 	fs.Var(&o.DBs, "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
 	fs.Var(&o.SkipPrefixes, "skip-prefix", "leave out keys starting with `prefix` (repeatable); with * ? or [ it is a glob that must match the whole key")
+	fs.Var(&o.Keys, "key", "compare only keys matching this `pattern`, as replicant sync --key (repeatable)")
+	fs.Var(&o.SkipKeys, "skip-key", "leave out keys matching this `pattern`, as replicant sync --skip-key (repeatable)")
+	fs.Var(&o.SkipDBs, "skip-db", "leave out these source `databases`, as replicant sync --skip-db")
+	fs.Var(&o.DBMap, "db-map", "`FROM=TO[,...]`: compare source database FROM with target database TO, as replicant sync --db-map (key prefixes are not supported here)")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` replicant sync keeps on the target (its --checkpoint-key): always left out")
 	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` replicant sync writes on the source (its --heartbeat-key): always left out")
 	fs.IntVar(&o.Parallel, "parallel", verify.DefaultParallel, "batches compared at once")
@@ -134,6 +142,9 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 		return c, fmt.Errorf("--rounds, --parallel, --batch and --max-report must be at least 1")
 	case o.RoundDelay < 0:
 		return c, fmt.Errorf("--round-delay must not be negative")
+	}
+	if err = o.applyFilters(&c); err != nil {
+		return c, err
 	}
 	c.Sample, c.TTLTolerance, c.Rounds = o.Sample, o.TTLTolerance, o.Rounds
 	c.RoundDelay = o.RoundDelay
@@ -314,4 +325,22 @@ func globExact(key string) string {
 		b.WriteByte(key[i])
 	}
 	return b.String()
+}
+
+// applyFilters gives c the sync's filters: only what the sync copies is
+// compared.
+func (o *verifyOptions) applyFilters(c *verify.Config) error {
+	if len(o.DBMap.prefix) > 0 {
+		return fmt.Errorf("--db-map with a key prefix is not supported by verify yet")
+	}
+	c.DBMap = o.DBMap.to
+	if len(o.Keys) == 0 && len(o.SkipKeys) == 0 && len(o.SkipDBs) == 0 {
+		return nil
+	}
+	f, err := filter.New(filter.Config{AllowKeys: o.Keys, DenyKeys: o.SkipKeys, DenyDBs: o.SkipDBs})
+	if err != nil {
+		return err
+	}
+	c.Keep = func(db int, key string) bool { return f.KeepKey(db, []byte(key)) }
+	return nil
 }
