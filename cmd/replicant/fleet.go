@@ -31,7 +31,7 @@ func newFleet(ctx context.Context, o syncOptions, log zerolog.Logger) (*fleet, e
 	if err != nil {
 		return nil, fmt.Errorf("--source: %w", err)
 	}
-	masters, err := discoverShards(ctx, src, o.ConnectTimeout)
+	masters, err := discoverShards(ctx, src, o.TLS, o.ConnectTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -75,11 +75,18 @@ type shardInfo struct {
 
 // discoverShards reads the masters, their replicas and slots with
 // CLUSTER SLOTS from the first seed that answers.
-func discoverShards(ctx context.Context, src endpoint, timeout time.Duration) ([]shardInfo, error) {
+func discoverShards(ctx context.Context, src endpoint, tlsOpts tlsOptions, timeout time.Duration) ([]shardInfo, error) {
 	var errs []error
 	for _, addr := range src.Addrs {
-		c := redis.NewClient(&redis.Options{Addr: addr, Username: src.Username, Password: src.Password,
-			DialTimeout: timeout, MaxRetries: -1})
+		opt := &redis.Options{Addr: addr, Username: src.Username, Password: src.Password,
+			DialTimeout: timeout, MaxRetries: -1}
+		if src.TLS {
+			var err error
+			if opt.TLSConfig, err = tlsOpts.config(addr); err != nil {
+				return nil, err
+			}
+		}
+		c := redis.NewClient(opt)
 		cctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 		slots, err := c.ClusterSlots(cctx).Result()
 		cancel()
