@@ -279,9 +279,11 @@ func (t *Txn) readLoop() {
 			return
 		}
 		err := t.readBatch(b)
+		if err != nil {
+			t.fail(err) // before Done: a Drain that wakes must see the error
+		}
 		t.idle.Done()
 		if err != nil {
-			t.fail(err)
 			return
 		}
 	}
