@@ -80,3 +80,14 @@ type Stats struct {
 	Pending        int64 // commands encoded and not yet answered
 	PeakPending    int64 // highest Pending seen
 }
+
+// add sums two sets of counters (PeakPending: the higher).
+func (s Stats) add(o Stats) Stats {
+	return Stats{
+		Restored: s.Restored + o.Restored, RestoreErrors: s.RestoreErrors + o.RestoreErrors,
+		Functions: s.Functions + o.Functions, FunctionErrors: s.FunctionErrors + o.FunctionErrors,
+		Commands: s.Commands + o.Commands, CommandErrors: s.CommandErrors + o.CommandErrors,
+		Skipped: s.Skipped + o.Skipped, Pending: s.Pending + o.Pending,
+		PeakPending: max(s.PeakPending, o.PeakPending),
+	}
+}

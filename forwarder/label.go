@@ -57,3 +57,11 @@ func header(b []byte, prefix byte) (n int, rest []byte, ok bool) {
 	}
 	return n, b[end+2:], true
 }
+
+// quoteKey quotes a key for a log line or an error, cut to maxLabelArg.
+func quoteKey(key []byte) string {
+	if len(key) > maxLabelArg {
+		return strconv.Quote(string(key[:maxLabelArg])) + "..."
+	}
+	return strconv.Quote(string(key))
+}

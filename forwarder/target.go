@@ -40,7 +40,9 @@ type StreamWriter interface {
 	Begin(db int)
 	// Add appends a command of the stream; endOffset is the stream offset
 	// just after it. args are copied. FLUSHALL and FLUSHDB keep their
-	// meaning on every kind of target.
+	// meaning on every kind of target. MULTI and EXEC of the source come
+	// too, to mark its transactions (never split across batches); a writer
+	// whose batches are atomic already may ignore them.
 	Add(args [][]byte, endOffset int64)
 	// Size returns the encoded bytes of the current batch.
 	Size() int

@@ -70,6 +70,7 @@ func (c Checkpoint) String() string {
 // stream offset just after each.
 type AbortError struct {
 	Transient bool
+	Redirect  bool // a cluster slot moved (MOVED, ASK): send again at once
 	Refused   map[int64]string // end offset → "COMMAND key: error"
 }
 
@@ -170,6 +171,9 @@ func (t *Txn) Begin(db int) {
 // Add appends one command of the stream; endOffset is the offset just after
 // it. args are copied.
 func (t *Txn) Add(args [][]byte, endOffset int64) {
+	if len(args) > 0 && (is(args[0], "MULTI") || is(args[0], "EXEC")) {
+		return // the batch is one transaction already
+	}
 	b := t.cur
 	b.starts = append(b.starts, len(b.buf))
 	b.offs = append(b.offs, endOffset)

@@ -84,6 +84,10 @@ func (a *applier) run(ctx context.Context) {
 		case errors.Is(err, errTargetLostData):
 			a.s.requestFullResync(err)
 			return
+		case errors.As(err, &ae) && ae.Redirect:
+			a.s.log.Debug().Err(err).Msg("target: a slot moved; going on from the checkpoints with a fresh slot map")
+			time.Sleep(20 * time.Millisecond) // an ASK lasts while the slot migrates
+			continue
 		case errors.As(err, &ae) && !ae.Transient:
 			for off, what := range ae.Refused {
 				a.skip[off] = what
@@ -217,9 +221,11 @@ func (b *batcher) add(args [][]byte, size int) {
 	switch name := args[0]; {
 	case eq(name, "PING"), eq(name, "REPLCONF"):
 	case eq(name, "MULTI"):
-		b.inMulti = true // the batch is atomic already
+		b.inMulti = true // never committed inside: the batch holds it whole
+		b.t.Add(args, b.off)
 	case eq(name, "EXEC"):
 		b.inMulti = false
+		b.t.Add(args, b.off)
 	case eq(name, "SELECT"):
 		if len(args) == 2 {
 			if db, err := strconv.Atoi(string(args[1])); err == nil {

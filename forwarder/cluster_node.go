@@ -1,0 +1,188 @@
+package forwarder
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/replicant/replicant/resp"
+)
+
+// clusterNode is the stream writer's pipelined connection to one master.
+// Each part it carries is the groups of one batch whose slots that master
+// serves, each group a MULTI ... EXEC of its own with the slot's
+// checkpoint; a reader goroutine reads the replies part by part.
+type clusterNode struct {
+	addr  string
+	conn  net.Conn
+	rd    *resp.Reader
+	parts chan *nodePart
+	done  chan struct{}
+	s     *ClusterStream
+}
+
+// nodePart is the encoded groups of one batch for one master.
+type nodePart struct {
+	buf    []byte
+	groups []*slotGroup
+	batch  *streamBatch
+}
+
+// slotGroup is the commands of one batch in one slot, in stream order.
+// Encoded, it is MULTI, the commands, the checkpoint SETs, EXEC.
+type slotGroup struct {
+	slot   int
+	buf    []byte  // the commands, encoded
+	starts []int   // where each command starts in buf
+	offs   []int64 // the stream offset just after each
+	extra  int     // checkpoint SETs after the commands
+	base   int     // where buf starts in the part's buffer
+}
+
+func (g *slotGroup) last() int64 { return g.offs[len(g.offs)-1] }
+
+func (s *ClusterStream) startNode(conn net.Conn, rd *resp.Reader, addr string) *clusterNode {
+	n := &clusterNode{addr: addr, conn: conn, rd: rd, parts: make(chan *nodePart, 64), done: make(chan struct{}), s: s}
+	go n.readLoop()
+	return n
+}
+
+// send writes a part; its replies are read by the reader.
+func (n *clusterNode) send(p *nodePart) error {
+	n.s.inflight.Add(1)
+	select {
+	case n.parts <- p:
+	case <-n.s.dead:
+		n.s.inflight.Done()
+		return n.s.Err()
+	}
+	if _, err := n.conn.Write(p.buf); err != nil {
+		n.s.fail(fmt.Errorf("forwarder: cluster target %s: connection lost: %w", n.addr, netCause(err)))
+		return n.s.Err()
+	}
+	return nil
+}
+
+func (n *clusterNode) readLoop() {
+	defer close(n.done)
+	defer func() { // release the waiters of parts never answered
+		for {
+			select {
+			case p := <-n.parts:
+				p.batch.partDone()
+				n.s.inflight.Done()
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		var p *nodePart
+		select {
+		case p = <-n.parts:
+		case <-n.s.dead:
+			return
+		}
+		err := n.readPart(p)
+		if err != nil {
+			n.s.fail(err)
+		}
+		p.batch.partDone()
+		n.s.inflight.Done()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (n *clusterNode) readPart(p *nodePart) error {
+	for _, g := range p.groups {
+		if err := n.readGroup(p, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readGroup reads MULTI's reply, one per queued command, then EXEC's.
+func (n *clusterNode) readGroup(p *nodePart, g *slotGroup) error {
+	queued := make([]resp.Reply, 0, len(g.offs)+g.extra)
+	for i := 0; i < len(g.offs)+g.extra+2; i++ {
+		rep, err := n.rd.ReadReply()
+		if err != nil {
+			return fmt.Errorf("forwarder: cluster target %s: connection lost: %w", n.addr, netCause(err))
+		}
+		switch {
+		case i == 0:
+			if err := rep.Err(); err != nil {
+				return fmt.Errorf("forwarder: cluster target %s: MULTI refused: %w", n.addr, err)
+			}
+		case i == len(g.offs)+g.extra+1:
+			if rep.Kind == resp.Array && !rep.IsNil {
+				n.results(p, g, rep.Elems)
+				return nil
+			}
+			return n.aborted(p, g, queued, &rep)
+		default:
+			queued = append(queued, rep)
+		}
+	}
+	return nil
+}
+
+func (n *clusterNode) results(p *nodePart, g *slotGroup, elems []resp.Reply) {
+	for i := range g.offs {
+		if i >= len(elems) {
+			break
+		}
+		if err := elems[i].Err(); err != nil {
+			n.s.errors.Add(1)
+			n.s.log.Warn().Str("cmd", n.label(p, g, i).String()).Str("error", err.Error()).
+				Int64("offset", g.offs[i]).Msg("target refused a command")
+			continue
+		}
+		n.s.commands.Add(1)
+	}
+}
+
+func (n *clusterNode) label(p *nodePart, g *slotGroup, i int) label {
+	end := len(g.buf)
+	if i+1 < len(g.starts) {
+		end = g.starts[i+1]
+	}
+	return labelOf(g.buf[g.starts[i]:end])
+}
+
+// aborted builds the error of a group the target discarded (EXECABORT):
+// a redirection or a passing cause makes the writer reconnect and apply
+// again from the checkpoints; commands refused for good are named.
+func (n *clusterNode) aborted(p *nodePart, g *slotGroup, queued []resp.Reply, exec *resp.Reply) error {
+	ae := &AbortError{Transient: true, Refused: map[int64]string{}}
+	for i, rep := range queued {
+		err := rep.Err()
+		var se *resp.ServerError
+		if !errors.As(err, &se) {
+			continue
+		}
+		code := se.Prefix()
+		if code == "MOVED" || code == "ASK" {
+			ae.Redirect = true
+		}
+		if i >= len(g.offs) || code == "MOVED" || code == "ASK" || transient(code) {
+			continue
+		}
+		ae.Transient = false
+		ae.Refused[g.offs[i]] = n.label(p, g, i).String() + ": " + err.Error()
+	}
+	if exec.Err() == nil && exec.IsNil {
+		return fmt.Errorf("forwarder: cluster target %s: EXEC returned nil", n.addr)
+	}
+	if ae.Redirect {
+		ae.Transient = true
+		ae.Refused = map[int64]string{}
+		n.s.log.Info().Int("slot", g.slot).Str("target", n.addr).Msg("the slot moved; reading the slot map again")
+	} else {
+		n.s.log.Warn().Str("exec", exec.String()).Str("target", n.addr).Msg(ae.Error())
+	}
+	return ae
+}
