@@ -46,14 +46,14 @@ type ClusterStream struct {
 	valid      bool
 	slotDone   map[int]int64 // slot checkpoints past the base one
 
-	db         int
-	cur        *streamBatch
-	inMulti    bool
-	multiSlot  int
-	warnedTxn  bool
-	inflight   sync.WaitGroup // parts sent and not yet answered
-	batches    chan *streamBatch
-	seq        int64 // batches committed
+	db        int
+	cur       *streamBatch
+	inMulti   bool
+	multiSlot int
+	warnedTxn bool
+	inflight  sync.WaitGroup // parts sent and not yet answered
+	batches   chan *streamBatch
+	seq       int64 // batches committed
 
 	commands atomic.Int64
 	errors   atomic.Int64

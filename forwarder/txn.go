@@ -70,7 +70,7 @@ func (c Checkpoint) String() string {
 // stream offset just after each.
 type AbortError struct {
 	Transient bool
-	Redirect  bool // a cluster slot moved (MOVED, ASK): send again at once
+	Redirect  bool             // a cluster slot moved (MOVED, ASK): send again at once
 	Refused   map[int64]string // end offset → "COMMAND key: error"
 }
 
