@@ -47,12 +47,15 @@ func (s *ClusterStream) startNode(conn net.Conn, rd *resp.Reader, addr string) *
 	return n
 }
 
-// send writes a part; its replies are read by the reader.
+// send writes a part; its replies are read by the reader, which also
+// accounts for it when the connection fails.
 func (n *clusterNode) send(p *nodePart) error {
 	n.s.inflight.Add(1)
 	select {
 	case n.parts <- p:
 	case <-n.s.dead:
+		p.batch.partFailed()
+		p.batch.partDone()
 		n.s.inflight.Done()
 		return n.s.Err()
 	}
@@ -69,6 +72,7 @@ func (n *clusterNode) readLoop() {
 		for {
 			select {
 			case p := <-n.parts:
+				p.batch.partFailed()
 				p.batch.partDone()
 				n.s.inflight.Done()
 			default:
@@ -85,6 +89,7 @@ func (n *clusterNode) readLoop() {
 		}
 		err := n.readPart(p)
 		if err != nil {
+			p.batch.partFailed() // before fail: no waiter may take it for applied
 			n.s.fail(err)
 		}
 		p.batch.partDone()

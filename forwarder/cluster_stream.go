@@ -72,6 +72,7 @@ type streamBatch struct {
 	seq     int64
 	steps   []*step
 	pending atomic.Int32 // parts not yet answered
+	failed  atomic.Bool  // a part was not applied: the batch is not
 	sent    chan struct{}
 	doneCh  chan struct{}
 }
@@ -84,6 +85,10 @@ type step struct {
 	barrier [][]byte
 	off     int64
 }
+
+// partFailed marks a part that was not applied, or may not have been;
+// partDone must follow.
+func (b *streamBatch) partFailed() { b.failed.Store(true) }
 
 func (b *streamBatch) partDone() {
 	if b.pending.Add(-1) == 0 {
@@ -370,7 +375,6 @@ func (s *ClusterStream) sendGroups(b *streamBatch, st *step) error {
 		if p := parts[addr]; p != nil {
 			b.pending.Add(1)
 			if err := s.nodes[addr].send(p); err != nil {
-				b.partDone()
 				return err
 			}
 		}
@@ -422,6 +426,9 @@ func (s *ClusterStream) complete() {
 			case <-b.doneCh:
 			case <-s.dead:
 				return
+			}
+			if b.failed.Load() {
+				return // the base checkpoint must not pass it
 			}
 			s.base.want(b.cp, b.seq)
 		case <-s.dead:

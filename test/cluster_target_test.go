@@ -76,6 +76,11 @@ func TestClusterTarget(t *testing.T) {
 	if !strings.Contains(info, "sync_full:1\r") {
 		t.Fatalf("the restart made a full sync:\n%s", info)
 	}
+	// replicant verify agrees, through the cluster.
+	v := startReplicant(t, "verify", "--source", url(src), "--target", "redis+cluster://"+strings.Join(cl.Addrs(), ","))
+	if code := v.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("replicant verify exit status %d:\n%s", code, v.out.String())
+	}
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
