@@ -40,7 +40,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.TargetKind, "target-kind", kindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
-	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: replicant then writes to the proxy's backend servers directly, with the proxy's hash and distribution (keeps MULTI/EXEC and streams)")
+	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: its pool's servers then take FLUSHALL and FLUSHDB directly (the proxy does not)")
 	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
 	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
 	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")

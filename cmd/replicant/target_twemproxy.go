@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/replicant/replicant/forwarder"
+)
+
+func init() {
+	targetKinds[kindTwemproxy] = targetKind{
+		snapshot: func(ctx context.Context, s *syncer) (forwarder.SnapshotWriter, error) {
+			cfg, err := s.proxyConfig()
+			if err != nil {
+				return nil, err
+			}
+			w, err := forwarder.DialProxySnapshot(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return proxyDBCheck{w}, nil
+		},
+		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
+			cfg, err := s.proxyConfig()
+			if err != nil {
+				return nil, err
+			}
+			return forwarder.DialProxyStream(ctx, cfg, s.opts.CheckpointKey)
+		},
+	}
+}
+
+// proxyConfig describes the twemproxy target: the connection settings, the
+// key positions of the source's commands, and with --twemproxy-config the
+// pool's servers (which take FLUSHALL directly).
+func (s *syncer) proxyConfig() (forwarder.ProxyConfig, error) {
+	cfg := forwarder.ProxyConfig{Config: s.dstCfg, Keys: s.commandKeys}
+	if s.opts.TwemproxyConf == "" {
+		return cfg, nil
+	}
+	servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
+	if err != nil {
+		return cfg, fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
+	}
+	cfg.Backends = servers
+	return cfg, nil
+}
+
+// nutcrackerPool is the part of a pool of nutcracker.yml replicant reads.
+type nutcrackerPool struct {
+	Listen  string   `yaml:"listen"`
+	Servers []string `yaml:"servers"`
+}
+
+// nutcrackerServers reads the addresses of the servers of the pool that
+// listens on addr (or of the only pool) from a nutcracker.yml. A server
+// is written "host:port:weight [name]".
+func nutcrackerServers(path, addr string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pools map[string]nutcrackerPool
+	if err := yaml.Unmarshal(b, &pools); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	pool, err := pickPool(pools, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var servers []string
+	for _, s := range pool.Servers {
+		hostPort, _, _ := strings.Cut(strings.TrimSpace(s), " ")
+		if i := strings.LastIndexByte(hostPort, ':'); i > 0 {
+			hostPort = hostPort[:i] // the weight
+		}
+		if !strings.Contains(hostPort, ":") {
+			return nil, fmt.Errorf("%s: server %q: want host:port:weight", path, s)
+		}
+		servers = append(servers, hostPort)
+	}
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("%s: the pool lists no servers", path)
+	}
+	return servers, nil
+}
+
+// pickPool returns the pool listening on addr, else the only one.
+func pickPool(pools map[string]nutcrackerPool, addr string) (nutcrackerPool, error) {
+	for _, p := range pools {
+		if p.Listen == addr {
+			return p, nil
+		}
+	}
+	if len(pools) == 1 {
+		for _, p := range pools {
+			return p, nil
+		}
+	}
+	return nutcrackerPool{}, fmt.Errorf("no pool listens on %s, and there are %d pools", addr, len(pools))
+}
+
+// proxyDBCheck makes a key of a database other than 0 a fatal error that
+// says how to map it: retrying cannot mend it.
+type proxyDBCheck struct{ forwarder.SnapshotWriter }
+
+func (c proxyDBCheck) Restore(db int, key []byte, expireAtMs int64, payload []byte) error {
+	return proxyDBHint(c.SnapshotWriter.Restore(db, key, expireAtMs, payload), db)
+}
+
+func (c proxyDBCheck) SetString(db int, key, value []byte) error {
+	return proxyDBHint(c.SnapshotWriter.SetString(db, key, value), db)
+}
+
+func proxyDBHint(err error, db int) error {
+	if errors.Is(err, forwarder.ErrProxyDB) {
+		return fatalError{fmt.Errorf("%w: the source has keys in db %d; map it with --db-map %d=0:<prefix> (or leave it out with --skip-db %d)", err, db, db, db)}
+	}
+	return err
+}
