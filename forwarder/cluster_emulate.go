@@ -226,11 +226,32 @@ func init() {
 		"SMOVE": emulateSMove, "LMOVE": emulateLMove, "BLMOVE": emulateLMove,
 		"RPOPLPUSH": emulateLMove, "BRPOPLPUSH": emulateLMove,
 	}
-	for _, name := range []string{"SUNIONSTORE", "SINTERSTORE", "SDIFFSTORE", "ZUNIONSTORE",
-		"ZINTERSTORE", "ZDIFFSTORE", "ZRANGESTORE", "BITOP", "PFMERGE", "SORT", "GEORADIUS",
-		"GEORADIUSBYMEMBER", "GEOSEARCHSTORE"} {
+	for name := range storeCommands {
 		emulations[name] = emulateStore
 	}
+}
+
+// storeCommands write one key from the values of others. The written key
+// is the first key, or for those with a STORE option, the last.
+var storeCommands = map[string]bool{
+	"SUNIONSTORE": false, "SINTERSTORE": false, "SDIFFSTORE": false, "ZUNIONSTORE": false,
+	"ZINTERSTORE": false, "ZDIFFSTORE": false, "ZRANGESTORE": false, "BITOP": false,
+	"PFMERGE": false, "GEOSEARCHSTORE": false,
+	"SORT": true, "GEORADIUS": true, "GEORADIUSBYMEMBER": true,
+}
+
+// storeDestination returns the position in args of the key a store
+// command writes, given its key positions at; ok is false for any other
+// command.
+func storeDestination(args [][]byte, at []int) (int, bool) {
+	last, ok := storeCommands[strings.ToUpper(string(args[0]))]
+	if !ok || len(at) == 0 {
+		return 0, false
+	}
+	if last {
+		return at[len(at)-1], true
+	}
+	return at[0], true
 }
 
 // run sends one command routed by key and returns an error for a lost
@@ -322,11 +343,7 @@ func emulateLMove(ctx context.Context, s *ClusterStream, args [][]byte, at []int
 // copied next to the written one, as temporary keys with its hash tag,
 // the command runs on them there, and the copies are removed.
 func emulateStore(ctx context.Context, s *ClusterStream, args [][]byte, at []int) error {
-	dstAt := at[0]
-	switch strings.ToUpper(string(args[0])) {
-	case "SORT", "GEORADIUS", "GEORADIUSBYMEMBER":
-		dstAt = at[len(at)-1]
-	}
+	dstAt, _ := storeDestination(args, at)
 	dst := args[dstAt]
 	slot := Slot(dst)
 	run := append([][]byte(nil), args...)

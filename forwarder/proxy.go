@@ -65,6 +65,9 @@ type ProxyConfig struct {
 	// positions); nil: filter.Builtin's. A command whose keys it does not
 	// know has its first argument as its only key.
 	Keys func(args [][]byte) ([][]byte, bool)
+	// KeyIndexes returns the positions of a command's keys; nil: store
+	// commands (SUNIONSTORE...) are not emulated.
+	KeyIndexes func(args [][]byte) ([]int, bool)
 	// Backends are the addresses of the pool's servers (from the proxy's
 	// nutcracker.yml), which take FLUSHALL and FLUSHDB directly, with
 	// Password. Empty: unknown, and those are not applied.

@@ -189,7 +189,7 @@ func (p *ProxyStream) emulate(args [][]byte) bool {
 	case is(name, "RPOPLPUSH") && len(args) == 3:
 		p.moveElement(args, pxRight, pxLeft)
 	default:
-		return false
+		return p.emulateStore(args)
 	}
 	return true
 }

@@ -36,8 +36,26 @@ func TestSyncToTwemproxy(t *testing.T) {
 	proxyRun(t, src,
 		"SET 1:str:new fresh", "INCR 2:counter", "INCR 2:counter", "LPUSH 3:list z",
 		"HSET 4:hash g w", "DEL 5:str 6:str 7:str", "EXPIRE 8:str 300",
-		"RENAME 9:str a:renamed", "XADD s:stream * f v2")
+		"RENAME 9:str a:renamed", "XADD s:stream * f v2",
+		// store commands whose keys the proxy hashes apart: emulated
+		"SADD u:a 1 2", "SADD v:b 2 3", "SUNIONSTORE w:u u:a v:b", "SINTERSTORE 0:si u:a v:b",
+		"SET x:b1 abc", "SET y:b2 xyz", "BITOP OR z:bo x:b1 y:b2 nope",
+		"PFADD h:1 a b", "PFADD k:2 c", "PFMERGE m:3 h:1 k:2",
+		"ZADD f:z 1 a", "ZUNIONSTORE n:zu 2 e:zset f:z WEIGHTS 2 3", "MSETNX p:1 1 q:2 2")
 	assertEqualThroughProxy(t, src, backends, 30*time.Second)
+	// and every key reads back through the proxy
+	keys, err := src.Client.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k == "s:stream" || isCheckpoint(k) {
+			continue
+		}
+		if typ, err := proxy.Client.Type(ctx, k).Result(); err != nil || typ == "none" {
+			t.Errorf("key %q through the proxy: type %q, %v", k, typ, err)
+		}
+	}
 	for _, b := range backends {
 		if n, _ := b.Client.Exists(ctx, "s:stream").Result(); n != 0 {
 			t.Errorf("backend %s holds the stream key", b.Addr)

@@ -226,11 +226,21 @@ func (s *syncer) loadKeySpecs(ctx context.Context) {
 // commandKeys returns the keys of a stream command, by the source's key
 // positions; ok is false for a command whose keys are not known.
 func (s *syncer) commandKeys(args [][]byte) (keys [][]byte, ok bool) {
-	ks := s.keySpecs
-	if ks == nil {
-		ks = filter.Builtin()
+	return s.specs().Keys(args)
+}
+
+// commandKeyIndexes returns the positions of a command's keys in args.
+func (s *syncer) commandKeyIndexes(args [][]byte) (at []int, ok bool) {
+	return s.specs().KeyIndexes(args)
+}
+
+// specs are the source's key specs, or the built-in table before they are
+// read.
+func (s *syncer) specs() filter.KeySpecs {
+	if s.keySpecs == nil {
+		return filter.Builtin()
 	}
-	return ks.Keys(args)
+	return s.keySpecs
 }
 
 // filterCommand judges one stream command run in the source db: the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/replicant/replicant/filter"
 	"github.com/replicant/replicant/forwarder"
 )
 
@@ -29,13 +28,7 @@ func init() {
 func (s *syncer) clusterConfig() forwarder.ClusterConfig {
 	return forwarder.ClusterConfig{
 		Config: s.dstCfg, Seeds: s.dstAddrs, CheckpointKey: s.opts.CheckpointKey,
-		KeyIndexes: func(args [][]byte) ([]int, bool) {
-			ks := s.keySpecs
-			if ks == nil {
-				ks = filter.Builtin()
-			}
-			return ks.KeyIndexes(args)
-		},
+		KeyIndexes: s.commandKeyIndexes,
 	}
 }
 

@@ -39,7 +39,7 @@ func init() {
 // key positions of the source's commands, and with --twemproxy-config the
 // pool's servers (which take FLUSHALL directly).
 func (s *syncer) proxyConfig() (forwarder.ProxyConfig, error) {
-	cfg := forwarder.ProxyConfig{Config: s.dstCfg, Keys: s.commandKeys}
+	cfg := forwarder.ProxyConfig{Config: s.dstCfg, Keys: s.commandKeys, KeyIndexes: s.commandKeyIndexes}
 	if s.opts.TwemproxyConf == "" {
 		return cfg, nil
 	}
