@@ -92,6 +92,15 @@ func (cs *ClusterSnapshot) SetString(db int, key, value []byte) error {
 	return f.SetString(0, key, value)
 }
 
+// Rewrite sends a command rebuilding a key to the master of its slot.
+func (cs *ClusterSnapshot) Rewrite(db int, args [][]byte, first bool) error {
+	f, err := cs.node(db, args[1])
+	if err != nil {
+		return err
+	}
+	return f.Rewrite(0, args, first)
+}
+
 // LoadFunction loads the library on every master: functions are per node.
 func (cs *ClusterSnapshot) LoadFunction(code []byte) error {
 	return cs.each(func(f *Standalone) error { return f.LoadFunction(code) })

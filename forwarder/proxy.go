@@ -286,6 +286,8 @@ type ProxySnapshot struct {
 	maxKey int
 	warns  warnLimiter
 
+	lastStream []byte // the stream key whose commands Rewrite drops
+
 	skipped   atomic.Int64 // keys not sent
 	functions atomic.Int64 // libraries not sent
 }
@@ -310,6 +312,22 @@ func (p *ProxySnapshot) Restore(db int, key []byte, expireAtMs int64, payload []
 		return nil
 	}
 	return p.f.Restore(0, key, expireAtMs, payload)
+}
+
+// Rewrite sends a command rebuilding a key, unless the proxy cannot take
+// the key or the command (stream commands: no stream key is copied).
+func (p *ProxySnapshot) Rewrite(db int, args [][]byte, first bool) error {
+	if ok, err := p.check(db, args[1], args[0]); !ok || err != nil {
+		return err
+	}
+	if isStreamCommand(args[0]) {
+		if !bytes.Equal(p.lastStream, args[1]) {
+			p.lastStream = append(p.lastStream[:0], args[1]...)
+			p.skip(argRestore, args[1], reasonStream)
+		}
+		return nil
+	}
+	return p.f.Rewrite(0, args, first)
 }
 
 // SetString sets a plain string key, in MSET batches, unless the proxy

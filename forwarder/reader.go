@@ -91,6 +91,12 @@ func (f *Standalone) account(e *entry, lbl label, rep *resp.Reply, failed bool) 
 		count(failed, &c.restored, &c.restoreErrors)
 	case kindFunction:
 		count(failed, &c.functions, &c.functionErrors)
+	case kindRewriteFirst:
+		count(failed, &c.restored, &c.restoreErrors)
+	case kindRewrite:
+		if failed {
+			c.restoreErrors.Add(1)
+		}
 	case kindStrings:
 		f.stringsReplied(e, lbl, rep, failed)
 		return nil

@@ -112,6 +112,22 @@ func (f *Standalone) selectDB(db int) error {
 	return nil
 }
 
+// Rewrite sends one command rebuilding a snapshot key, after SELECT db
+// when needed. A refusal is logged and counted in Stats.RestoreErrors.
+func (f *Standalone) Rewrite(db int, args [][]byte, first bool) error {
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
+	if err := f.selectDB(db); err != nil {
+		return err
+	}
+	k := kindRewrite
+	if first {
+		k = kindRewriteFirst
+	}
+	return f.send(entry{kind: k, offset: noOffset}, args)
+}
+
 // LoadFunction sends FUNCTION LOAD REPLACE code (Redis 7.0+).
 func (f *Standalone) LoadFunction(code []byte) error {
 	if err := f.flushStrings(); err != nil {

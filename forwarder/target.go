@@ -12,6 +12,10 @@ type SnapshotWriter interface {
 	Restore(db int, key []byte, expireAtMs int64, payload []byte) error
 	// SetString sets key in db to the plain value, without expiry.
 	SetString(db int, key, value []byte) error
+	// Rewrite sends one command that rebuilds a key in db (package
+	// rewrite), first true for the first command of each key: its
+	// success counts the key in Stats.Restored. args[1] is the key.
+	Rewrite(db int, args [][]byte, first bool) error
 	// LoadFunction loads a function library (FUNCTION LOAD REPLACE).
 	LoadFunction(code []byte) error
 	// Flush sends what is buffered.

@@ -25,6 +25,8 @@ const (
 	kindExec                 // EXEC
 	kindDiscard              // DISCARD
 	kindStrings              // MSET or SET of SetString, in the snapshot phase
+	kindRewrite              // a command rebuilding a snapshot key (Rewrite)
+	kindRewriteFirst         // the first of them: its success counts the key
 )
 
 // entry is one command encoded and not yet answered.

@@ -191,7 +191,8 @@ func (s *syncer) Snapshot() admin.Status {
 		fs := fwd.Stats()
 		sh.KeysRestored, sh.RestoreErrors = sh.KeysRestored+fs.Restored, sh.RestoreErrors+fs.RestoreErrors
 	}
-	sh.KeysSkipped = map[string]int64{"expired": s.ctl.expired.Load(), "refused": sh.RestoreErrors}
+	sh.KeysSkipped = map[string]int64{"expired": s.ctl.expired.Load(), "refused": sh.RestoreErrors,
+		"unrepresentable": s.rewrites.unrepresentable.Load()}
 	if s.filter != nil {
 		sh.KeysSkipped["filtered"] = s.filtered.keys.Load()
 		sh.CommandsSkipped = map[string]int64{"filtered": s.filtered.commands.Load(), "mixed": s.filtered.mixed.Load()}

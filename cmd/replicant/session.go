@@ -352,6 +352,7 @@ func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
 	}
 	defer fwd.Close()
 	s.fwd = fwd
+	s.plan = s.planApply(ctx)
 	s.status.fwd.Store(&snapshotBox{fwd})
 	defer s.status.fwd.Store(nil)
 	s.status.setPhase(phaseSnapshot)

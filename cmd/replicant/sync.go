@@ -87,15 +87,17 @@ func runFleet(ctx context.Context, o syncOptions, log zerolog.Logger, stderr io.
 // writers. Its fields are the run goroutine's; what other goroutines read is
 // atomic.
 type syncer struct {
-	opts   syncOptions
-	log    zerolog.Logger
-	srcCfg psync.Config
-	dstCfg forwarder.Config
-	src    *psync.Conn              // the current source link
-	fwd    forwarder.SnapshotWriter // the snapshot writer, during a full sync
-	dec    *rdbstream.Decoder
-	expiry *expiryRewriter
-	status *status
+	opts     syncOptions
+	log      zerolog.Logger
+	srcCfg   psync.Config
+	dstCfg   forwarder.Config
+	src      *psync.Conn              // the current source link
+	fwd      forwarder.SnapshotWriter // the snapshot writer, during a full sync
+	plan     *applyPlan               // how snapshot keys are applied, read before each full sync
+	rewrites rewriteCounts            // snapshot keys rewritten or skipped as unrepresentable
+	dec      *rdbstream.Decoder
+	expiry   *expiryRewriter
+	status   *status
 
 	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
 	srcAddr    atomic.Pointer[string] // the address of the current source link
@@ -201,6 +203,7 @@ func (s *syncer) copySnapshot() error {
 	}
 	s.ctl.expired.Add(s.dec.Expired())
 	s.log.Info().Int64("entries", keys).Int64("expired_skipped", s.dec.Expired()).
+		Int64("rewritten", s.rewrites.rewritten.Load()).Int64("unrepresentable_skipped", s.rewrites.unrepresentable.Load()).
 		Int64("rdb_bytes", s.dec.Offset()).Int("rdb_version", s.dec.Version()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("snapshot received")
 	return nil
@@ -214,8 +217,11 @@ func (s *syncer) apply(e *rdbstream.Entry) error {
 		}
 		e.Key = s.targetKey(e.DB, e.Key)
 		e.DB = s.mapDB(e.DB)
-		if s.opts.SnapshotCommands == snapshotAuto && plainString(e) {
+		if s.opts.SnapshotCommands == snapshotAuto && s.plan.mode != applyRestore && plainString(e) {
 			return s.setString(e)
+		}
+		if s.plan.rewrites(s.dec.Version(), len(e.Payload)) {
+			return s.rewriteKey(e, s.expiry.snapshot(e.ExpireAt))
 		}
 		return s.fwd.Restore(e.DB, e.Key, s.expiry.snapshot(e.ExpireAt), e.Payload)
 	case rdbstream.KindFunction:

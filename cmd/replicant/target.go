@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,6 +35,33 @@ var targetKinds = map[string]targetKind{
 			return forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
 		},
 	},
+}
+
+// db0Only makes a key of a database other than 0, which a target with db
+// 0 only refuses with the error wrapping its sentinel, a fatal error that
+// says how to map it: retrying cannot mend it.
+type db0Only struct {
+	forwarder.SnapshotWriter
+	sentinel error
+}
+
+func (c db0Only) Restore(db int, key []byte, expireAtMs int64, payload []byte) error {
+	return c.hint(c.SnapshotWriter.Restore(db, key, expireAtMs, payload), db)
+}
+
+func (c db0Only) SetString(db int, key, value []byte) error {
+	return c.hint(c.SnapshotWriter.SetString(db, key, value), db)
+}
+
+func (c db0Only) Rewrite(db int, args [][]byte, first bool) error {
+	return c.hint(c.SnapshotWriter.Rewrite(db, args, first), db)
+}
+
+func (c db0Only) hint(err error, db int) error {
+	if errors.Is(err, c.sentinel) {
+		return fatalError{fmt.Errorf("%w: the source has keys in db %d; map it with --db-map %d=0:<prefix> (or leave it out with --skip-db %d)", err, db, db, db)}
+	}
+	return err
 }
 
 // resolveTargetKind turns --target-kind and the target URL into a kind.

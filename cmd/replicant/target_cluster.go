@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/replicant/replicant/forwarder"
 )
@@ -15,7 +13,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return clusterDBCheck{w}, nil
+			return db0Only{w, forwarder.ErrClusterDB}, nil
 		},
 		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
 			return forwarder.DialClusterStream(ctx, s.clusterConfig())
@@ -30,23 +28,4 @@ func (s *syncer) clusterConfig() forwarder.ClusterConfig {
 		Config: s.dstCfg, Seeds: s.dstAddrs, CheckpointKey: s.opts.CheckpointKey,
 		KeyIndexes: s.commandKeyIndexes,
 	}
-}
-
-// clusterDBCheck makes a key of a database other than 0 a fatal error
-// that says how to map it: retrying cannot mend it.
-type clusterDBCheck struct{ forwarder.SnapshotWriter }
-
-func (c clusterDBCheck) Restore(db int, key []byte, expireAtMs int64, payload []byte) error {
-	return dbHint(c.SnapshotWriter.Restore(db, key, expireAtMs, payload), db)
-}
-
-func (c clusterDBCheck) SetString(db int, key, value []byte) error {
-	return dbHint(c.SnapshotWriter.SetString(db, key, value), db)
-}
-
-func dbHint(err error, db int) error {
-	if errors.Is(err, forwarder.ErrClusterDB) {
-		return fatalError{fmt.Errorf("%w: the source has keys in db %d; map it with --db-map %d=0:<prefix> (or leave it out with --skip-db %d)", err, db, db, db)}
-	}
-	return err
 }

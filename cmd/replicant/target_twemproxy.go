@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -23,7 +22,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return proxyDBCheck{w}, nil
+			return db0Only{w, forwarder.ErrProxyDB}, nil
 		},
 		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
 			cfg, err := s.proxyConfig()
@@ -103,23 +102,4 @@ func pickPool(pools map[string]nutcrackerPool, addr string) (nutcrackerPool, err
 		}
 	}
 	return nutcrackerPool{}, fmt.Errorf("no pool listens on %s, and there are %d pools", addr, len(pools))
-}
-
-// proxyDBCheck makes a key of a database other than 0 a fatal error that
-// says how to map it: retrying cannot mend it.
-type proxyDBCheck struct{ forwarder.SnapshotWriter }
-
-func (c proxyDBCheck) Restore(db int, key []byte, expireAtMs int64, payload []byte) error {
-	return proxyDBHint(c.SnapshotWriter.Restore(db, key, expireAtMs, payload), db)
-}
-
-func (c proxyDBCheck) SetString(db int, key, value []byte) error {
-	return proxyDBHint(c.SnapshotWriter.SetString(db, key, value), db)
-}
-
-func proxyDBHint(err error, db int) error {
-	if errors.Is(err, forwarder.ErrProxyDB) {
-		return fatalError{fmt.Errorf("%w: the source has keys in db %d; map it with --db-map %d=0:<prefix> (or leave it out with --skip-db %d)", err, db, db, db)}
-	}
-	return err
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/rdbstream"
+	"github.com/replicant/replicant/rewrite"
+)
+
+// Apply modes (--apply): how a snapshot key reaches the target.
+const (
+	applyAuto    = "auto"
+	applyRestore = "restore"
+	applyRewrite = "rewrite"
+)
+
+// applyPlan is what the target takes, read once before a snapshot.
+type applyPlan struct {
+	mode       string // applyRestore or applyRewrite for every key; applyAuto: per key
+	targetRDB  int    // the newest RDB version the target RESTOREs; 0: unknown
+	maxRestore int    // the largest payload sent as RESTORE
+	target     rewrite.Target
+}
+
+// rewriteCounts count the snapshot keys sent as plain commands, and those
+// skipped because the target cannot represent them.
+type rewriteCounts struct {
+	rewritten, unrepresentable atomic.Int64
+}
+
+// planApply reads the target's version and proto-max-bulk-len. A target
+// that answers neither (a proxy) gets every key rewritten.
+func (s *syncer) planApply(ctx context.Context) *applyPlan {
+	p := &applyPlan{mode: s.opts.Apply, maxRestore: int(s.opts.MaxRestoreBytes)}
+	version, bulk, err := s.targetVersion(ctx)
+	if err != nil || version == "" {
+		p.target = rewrite.TargetOf("99.0.0")
+		if p.mode == applyAuto {
+			p.mode = applyRewrite
+			s.log.Warn().AnErr("reason", err).Msg("target: its version is unknown (INFO refused): every snapshot key is rewritten as plain commands")
+		}
+		return p
+	}
+	p.target = rewrite.TargetOf(version)
+	p.targetRDB = rdbVersionOf(version)
+	if bulk > 0 && bulk < p.maxRestore {
+		p.maxRestore = bulk
+	}
+	s.log.Info().Str("target_version", version).Int("target_rdb_version", p.targetRDB).
+		Int("max_restore_bytes", p.maxRestore).Str("apply", p.mode).Msg("target: how snapshot keys are applied")
+	return p
+}
+
+// targetVersion asks INFO server of the target (a master of a cluster,
+// the first server of a proxy's pool) for its version, and CONFIG GET for
+// its proto-max-bulk-len (0 when refused).
+func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
+	o := s.targetClientOptions()
+	switch s.targetKind {
+	case kindTwemproxy:
+		servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
+		if s.opts.TwemproxyConf == "" || err != nil || len(servers) == 0 {
+			return "", 0, errors.New("a twemproxy target does not take INFO, and no --twemproxy-config names its servers")
+		}
+		o.Addr = servers[0]
+	case kindCluster:
+		o.Addr = s.dstAddrs[0]
+	}
+	o.Protocol, o.DisableIndentity = 2, true
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
+	defer cancel()
+	c := redis.NewClient(o)
+	defer c.Close()
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return "", 0, err
+	}
+	bulk := 0
+	if cfg, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result(); err == nil {
+		bulk, _ = strconv.Atoi(cfg["proto-max-bulk-len"])
+	}
+	return infoField(info, "redis_version"), bulk, nil
+}
+
+// infoField returns the value of name in an INFO reply.
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// rdbVersionOf is the RDB version a Redis version writes, and the newest
+// whose DUMP payloads it takes.
+func rdbVersionOf(version string) int {
+	var major, minor int
+	fmt.Sscanf(version, "%d.%d", &major, &minor)
+	switch v := major*100 + minor; {
+	case v >= 704:
+		return 12
+	case v >= 702:
+		return 11
+	case v >= 700:
+		return 10
+	case v >= 500:
+		return 9
+	case v >= 400:
+		return 8
+	case v >= 302:
+		return 7
+	default:
+		return 6
+	}
+}
+
+// rewrites reports whether a key's payload goes as plain commands.
+func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
+	switch p.mode {
+	case applyRestore:
+		return false
+	case applyRewrite:
+		return true
+	}
+	return sourceRDB > p.targetRDB || payload > p.maxRestore
+}
+
+// rewriteKey sends a key as plain commands. A key the target cannot
+// represent is skipped with a warning and counted, or with --strict stops
+// the sync.
+func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
+	first := true
+	o := rewrite.Options{Target: s.plan.target}
+	err := rewrite.Key(e.Key, e.Payload, expireAt, o, func(args [][]byte) error {
+		err := s.fwd.Rewrite(e.DB, args, first)
+		first = false
+		return err
+	})
+	var ue *rewrite.UnrepresentableError
+	switch {
+	case errors.As(err, &ue):
+		s.rewrites.unrepresentable.Add(1)
+		s.log.Warn().Str("key", ue.Key).Int("db", e.DB).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it")
+		if s.opts.Strict {
+			return fatalError{fmt.Errorf("--strict: %w", err)}
+		}
+		return nil
+	case errors.Is(err, rewrite.ErrPayload):
+		return fatalError{fmt.Errorf("snapshot: key %q: %w", e.Key, err)}
+	case err == nil:
+		s.rewrites.rewritten.Add(1)
+	}
+	return err
+}

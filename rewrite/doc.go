@@ -1,0 +1,16 @@
+// Package rewrite turns one key of a snapshot into plain commands that
+// rebuild it on a target that cannot RESTORE its DUMP payload: an older
+// Redis that does not know the payload's RDB version or type, a target
+// whose proto-max-bulk-len is smaller than the payload, or a proxy.
+//
+// Key decodes the payload (the value's own bytes, as DUMP wraps them) with
+// github.com/hdt3213/rdb and emits DEL, then the value in commands bounded
+// in elements and bytes (SET then APPEND, RPUSH, SADD, HSET, ZADD, XADD
+// with the original ids then XSETID, XGROUP CREATE with each group's last
+// delivered id, XGROUP CREATECONSUMER, the pending entries by XCLAIM …
+// FORCE JUSTID), HPEXPIREAT for field TTLs, and PEXPIREAT for the key's
+// expiry. What the target cannot represent is an *UnrepresentableError,
+// returned before any command is emitted.
+//
+// The value is decoded whole, so memory grows with the key's size.
+package rewrite
