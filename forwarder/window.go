@@ -17,16 +17,16 @@ const noOffset = -1
 type kind uint8
 
 const (
-	kindRestore  kind = iota // RESTORE of the snapshot phase
-	kindFunction             // FUNCTION LOAD
-	kindSelect               // SELECT, injected before a RESTORE or from the stream
-	kindCommand              // any other live command
-	kindMulti                // MULTI
-	kindExec                 // EXEC
-	kindDiscard              // DISCARD
-	kindStrings              // MSET or SET of SetString, in the snapshot phase
-	kindRewrite              // a command rebuilding a snapshot key (Rewrite)
-	kindRewriteFirst         // the first of them: its success counts the key
+	kindRestore      kind = iota // RESTORE of the snapshot phase
+	kindFunction                 // FUNCTION LOAD
+	kindSelect                   // SELECT, injected before a RESTORE or from the stream
+	kindCommand                  // any other live command
+	kindMulti                    // MULTI
+	kindExec                     // EXEC
+	kindDiscard                  // DISCARD
+	kindStrings                  // MSET or SET of SetString, in the snapshot phase
+	kindRewrite                  // a command rebuilding a snapshot key (Rewrite)
+	kindRewriteFirst             // the first of them: its success counts the key
 )
 
 // entry is one command encoded and not yet answered.
