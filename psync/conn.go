@@ -67,8 +67,8 @@ type Conn struct {
 
 	payload   *payloadReader // nil until Snapshot, and after it is drained
 	streaming bool
-	acking    bool       // the ACK ticker runs
-	wmu       sync.Mutex // guards writes to conn
+	acking    atomic.Bool // the ACK ticker runs
+	wmu       sync.Mutex  // guards writes to conn
 	closed    chan struct{}
 	closeOnce sync.Once
 	ackDone   chan struct{}

@@ -86,7 +86,7 @@ func (c *Conn) sendAck() error {
 }
 
 func (c *Conn) startAcks() {
-	c.acking = true
+	c.acking.Store(true)
 	go func() {
 		defer close(c.ackDone)
 		t := time.NewTicker(c.cfg.AckInterval)
@@ -112,7 +112,7 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		err = c.conn.Close()
-		if c.acking {
+		if c.acking.Load() {
 			<-c.ackDone
 		}
 	})
