@@ -173,3 +173,51 @@ func cutLen(b []byte) (n uint64, enc bool, rest []byte, err error) {
 	}
 	return 0, false, nil, errStringBytes
 }
+
+// CutString decodes the RDB string at the start of b (plain, integer or
+// LZF encoded) and returns it with the bytes after it. A plain string is
+// a slice of b.
+func CutString(b []byte) (s, rest []byte, err error) {
+	n, enc, r, err := cutLen(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !enc {
+		if uint64(len(r)) < n {
+			return nil, nil, errStringBytes
+		}
+		return r[:n], r[n:], nil
+	}
+	size := 0
+	switch n {
+	case 0, 1, 2:
+		size = 1 << n
+	case 3:
+		clen, _, r2, err := cutLen(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, _, r3, err := cutLen(r2)
+		if err != nil {
+			return nil, nil, err
+		}
+		size = len(r) - len(r3) + int(min(clen, uint64(len(r3))+1))
+	default:
+		return nil, nil, fmt.Errorf("unknown string encoding %d", n)
+	}
+	if size > len(r) {
+		return nil, nil, errStringBytes
+	}
+	v, _, err := decodeString(b[:len(b)-len(r)+size], nil)
+	return v, r[size:], err
+}
+
+// CutLen decodes the RDB length at the start of b and returns it with the
+// bytes after it; an encoded (special) length is an error.
+func CutLen(b []byte) (n uint64, rest []byte, err error) {
+	n, enc, rest, err := cutLen(b)
+	if err == nil && enc {
+		err = errStringBytes
+	}
+	return n, rest, err
+}

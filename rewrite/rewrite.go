@@ -75,19 +75,32 @@ var ErrPayload = errors.New("DUMP payload does not decode")
 // payload: type, value, RDB version, CRC64), expiring at expireAtMs (Unix
 // ms; 0: never). The first command is DEL key.
 func Key(key, payload []byte, expireAtMs int64, o Options, emit func(args [][]byte) error) error {
-	obj, err := decode(key, payload)
-	if err != nil {
-		return err
-	}
 	o = o.withDefaults()
-	if err := representable(obj, o.Target); err != nil {
-		return err
-	}
 	e := &emitter{key: key, o: o, emit: emit}
+	var write func() error
+	if len(payload) > 10 && isStream(payload[0]) {
+		if !o.Target.Streams {
+			return &UnrepresentableError{Key: string(key), Reason: "streams need Redis 5.0"}
+		}
+		s, err := decodeStream(payload[0], payload[1:len(payload)-10])
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrPayload, err)
+		}
+		write = func() error { return e.stream(s) }
+	} else {
+		obj, err := decode(key, payload)
+		if err != nil {
+			return err
+		}
+		if err := representable(obj, o.Target); err != nil {
+			return err
+		}
+		write = func() error { return e.value(obj) }
+	}
 	if err := e.cmd("DEL"); err != nil {
 		return err
 	}
-	if err := e.value(obj); err != nil {
+	if err := write(); err != nil {
 		return err
 	}
 	if expireAtMs > 0 {
@@ -147,10 +160,6 @@ func writeString(buf *bytes.Buffer, s []byte) {
 func representable(obj model.RedisObject, t Target) error {
 	reason := ""
 	switch v := obj.(type) {
-	case *model.StreamObject:
-		if !t.Streams {
-			reason = "streams need Redis 5.0"
-		}
 	case *model.HashObject:
 		if len(v.FieldExpirations) > 0 && !t.FieldExpiry {
 			reason = "hash field expiries need Redis 7.4"
@@ -212,8 +221,6 @@ func (e *emitter) value(obj model.RedisObject) error {
 		return e.hash(v)
 	case *model.ZSetObject:
 		return e.zset(v)
-	case *model.StreamObject:
-		return e.stream(v)
 	}
 	return nil
 }

@@ -2,10 +2,7 @@ package rewrite
 
 import (
 	"math"
-	"sort"
 	"strconv"
-
-	"github.com/hdt3213/rdb/model"
 )
 
 // tempGroup names the consumer group that creates an empty stream with
@@ -13,30 +10,19 @@ import (
 // destroyed at once.
 const tempGroup = "replicant:tmp"
 
-func id(s *model.StreamId) []byte {
-	if s == nil {
-		return []byte("0-0")
-	}
-	return []byte(strconv.FormatUint(s.Ms, 10) + "-" + strconv.FormatUint(s.Sequence, 10))
-}
+// isStream reports the RDB types of streams.
+func isStream(t byte) bool { return t == typeStream || t == typeStream2 || t == typeStream3 }
 
 // stream sends XADD of every live entry with its id, the stream's last id
 // and counters (XSETID), then each group with its last delivered id, its
 // consumers and its pending entries.
-func (e *emitter) stream(s *model.StreamObject) error {
-	added := 0
-	for _, en := range s.Entries {
-		for _, m := range en.Msgs {
-			if m.Deleted {
-				continue
-			}
-			if err := e.cmd("XADD", append([][]byte{id(m.Id)}, fieldsOf(en, m)...)...); err != nil {
-				return err
-			}
-			added++
+func (e *emitter) stream(s *streamValue) error {
+	for _, m := range s.msgs {
+		if err := e.cmd("XADD", append([][]byte{m.id.bytes()}, m.fields...)...); err != nil {
+			return err
 		}
 	}
-	if added == 0 {
+	if len(s.msgs) == 0 {
 		if err := e.emptyStream(); err != nil {
 			return err
 		}
@@ -44,39 +30,12 @@ func (e *emitter) stream(s *model.StreamObject) error {
 	if err := e.xsetid(s); err != nil {
 		return err
 	}
-	for _, g := range s.Groups {
+	for _, g := range s.groups {
 		if err := e.group(g); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// fieldsOf lists a message's fields and values: in the order of the
-// entry's master fields when it has the same ones, else by name (the
-// decoder keeps no other order).
-func fieldsOf(en *model.StreamEntry, m *model.StreamMessage) [][]byte {
-	names := make([]string, 0, len(m.Fields))
-	seen := map[string]bool{}
-	for _, f := range en.Fields {
-		if _, ok := m.Fields[f]; ok && !seen[f] {
-			names = append(names, f)
-			seen[f] = true
-		}
-	}
-	var rest []string
-	for f := range m.Fields {
-		if !seen[f] {
-			rest = append(rest, f)
-		}
-	}
-	sort.Strings(rest)
-	names = append(names, rest...)
-	out := make([][]byte, 0, 2*len(names))
-	for _, f := range names {
-		out = append(out, []byte(f), []byte(m.Fields[f]))
-	}
-	return out
 }
 
 // emptyStream creates the stream with no entries: a group made with
@@ -89,44 +48,38 @@ func (e *emitter) emptyStream() error {
 	return e.emit([][]byte{[]byte("XGROUP"), []byte("DESTROY"), e.key, []byte(tempGroup)})
 }
 
-func (e *emitter) xsetid(s *model.StreamObject) error {
-	args := [][]byte{id(s.LastId)}
-	if e.o.Target.Streams7 && s.Version >= 2 {
-		args = append(args, []byte("ENTRIESADDED"), []byte(strconv.FormatUint(s.AddedEntriesCount, 10)),
-			[]byte("MAXDELETEDID"), id(s.MaxDeletedId))
+func (e *emitter) xsetid(s *streamValue) error {
+	args := [][]byte{s.lastID.bytes()}
+	if e.o.Target.Streams7 && s.typ >= typeStream2 {
+		args = append(args, []byte("ENTRIESADDED"), []byte(strconv.FormatUint(s.entriesAdded, 10)),
+			[]byte("MAXDELETEDID"), s.maxDeleted.bytes())
 	}
 	return e.cmd("XSETID", args...)
 }
 
-func (e *emitter) group(g *model.StreamGroup) error {
-	create := [][]byte{[]byte("CREATE"), e.key, []byte(g.Name), id(g.LastId)}
-	if e.o.Target.Streams7 && g.EntriesRead != math.MaxUint64 { // MaxUint64: -1, unknown
-		create = append(create, []byte("ENTRIESREAD"), []byte(strconv.FormatUint(g.EntriesRead, 10)))
+func (e *emitter) group(g streamGroup) error {
+	create := [][]byte{[]byte("XGROUP"), []byte("CREATE"), e.key, []byte(g.name), g.lastID.bytes()}
+	if e.o.Target.Streams7 && g.hasRead && g.entriesRead != math.MaxUint64 { // MaxUint64: -1, unknown
+		create = append(create, []byte("ENTRIESREAD"), []byte(strconv.FormatUint(g.entriesRead, 10)))
 	}
-	if err := e.emit(append([][]byte{[]byte("XGROUP")}, create...)); err != nil {
+	if err := e.emit(create); err != nil {
 		return err
 	}
-	owner := map[string]string{}
-	for _, c := range g.Consumers {
-		if e.o.Target.Consumers {
-			err := e.emit([][]byte{[]byte("XGROUP"), []byte("CREATECONSUMER"), e.key, []byte(g.Name), []byte(c.Name)})
+	if e.o.Target.Consumers {
+		for _, c := range g.consumers {
+			err := e.emit([][]byte{[]byte("XGROUP"), []byte("CREATECONSUMER"), e.key, []byte(g.name), []byte(c)})
 			if err != nil {
 				return err
 			}
 		}
-		for _, p := range c.Pending {
-			owner[string(id(p))] = c.Name
-		}
 	}
-	for _, p := range g.Pending {
-		pid := id(p.Id)
-		c, ok := owner[string(pid)]
-		if !ok {
+	for _, p := range g.pending {
+		if p.owner == "" {
 			continue
 		}
-		err := e.cmd("XCLAIM", []byte(g.Name), []byte(c), []byte("0"), pid,
-			[]byte("TIME"), []byte(strconv.FormatUint(p.DeliveryTime, 10)),
-			[]byte("RETRYCOUNT"), []byte(strconv.FormatUint(p.DeliveryCount, 10)),
+		err := e.cmd("XCLAIM", []byte(g.name), []byte(p.owner), []byte("0"), p.id.bytes(),
+			[]byte("TIME"), []byte(strconv.FormatUint(p.deliveryTime, 10)),
+			[]byte("RETRYCOUNT"), []byte(strconv.FormatUint(p.count, 10)),
 			[]byte("FORCE"), []byte("JUSTID"))
 		if err != nil {
 			return err
