@@ -106,6 +106,11 @@ func (cs *ClusterSnapshot) LoadFunction(code []byte) error {
 	return cs.each(func(f *Standalone) error { return f.LoadFunction(code) })
 }
 
+// LoadScript loads the script on every master.
+func (cs *ClusterSnapshot) LoadScript(body []byte) error {
+	return cs.each(func(f *Standalone) error { return f.LoadScript(body) })
+}
+
 // Flush sends what every master's pipeline holds.
 func (cs *ClusterSnapshot) Flush() error {
 	return cs.each((*Standalone).Flush)

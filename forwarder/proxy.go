@@ -371,6 +371,17 @@ func (p *ProxySnapshot) LoadFunction(code []byte) error {
 	return nil
 }
 
+// LoadScript does not send the script: the proxy does not take SCRIPT.
+// It is logged and counted in Stats.FunctionErrors.
+func (p *ProxySnapshot) LoadScript(body []byte) error {
+	if err := p.f.Err(); err != nil {
+		return err
+	}
+	p.functions.Add(1)
+	p.warns.warn(p.f.log, argScript, nil, "the proxy does not take SCRIPT; load it on each backend", "twemproxy target: Lua script not copied")
+	return nil
+}
+
 // Flush sends what is buffered.
 func (p *ProxySnapshot) Flush() error { return p.f.Flush() }
 

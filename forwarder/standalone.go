@@ -18,6 +18,7 @@ var (
 	argSelect   = []byte("SELECT")
 	argFunction = []byte("FUNCTION")
 	argLoad     = []byte("LOAD")
+	argScript   = []byte("SCRIPT")
 )
 
 // Standalone writes to one standalone Redis server over one connection.
@@ -126,6 +127,15 @@ func (f *Standalone) Rewrite(db int, args [][]byte, first bool) error {
 		k = kindRewriteFirst
 	}
 	return f.send(entry{kind: k, offset: noOffset}, args)
+}
+
+// LoadScript sends SCRIPT LOAD body.
+func (f *Standalone) LoadScript(body []byte) error {
+	if err := f.flushStrings(); err != nil {
+		return err
+	}
+	args := append(f.args[:0], argScript, argLoad, body)
+	return f.send(entry{kind: kindFunction, offset: noOffset}, args)
 }
 
 // LoadFunction sends FUNCTION LOAD REPLACE code (Redis 7.0+).

@@ -18,6 +18,9 @@ type SnapshotWriter interface {
 	Rewrite(db int, args [][]byte, first bool) error
 	// LoadFunction loads a function library (FUNCTION LOAD REPLACE).
 	LoadFunction(code []byte) error
+	// LoadScript loads a Lua script into the script cache (SCRIPT LOAD),
+	// as older sources keep them in their RDB. It counts as a function.
+	LoadScript(body []byte) error
 	// Flush sends what is buffered.
 	Flush() error
 	// Drain waits until the target answered everything sent.

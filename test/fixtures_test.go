@@ -3,6 +3,8 @@ package test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -297,4 +299,36 @@ func inconsistentStreams(ctx context.Context, s *redistest.Server) string {
 		}
 	}
 	return ""
+}
+
+// TestLuaScriptsInRDB: the "lua" aux fields that Redis 4.0 to 6.2 save
+// with their scripts reach the target's script cache (SCRIPT LOAD).
+func TestLuaScriptsInRDB(t *testing.T) {
+	var buf bytes.Buffer
+	enc := core.NewEncoder(&buf)
+	scripts := []string{"return 42", "return redis.call('GET', KEYS[1])"}
+	steps := []func() error{enc.WriteHeader}
+	for _, s := range scripts {
+		steps = append(steps, func() error { return enc.WriteAux("lua", s) })
+	}
+	steps = append(steps, func() error { return enc.WriteDBHeader(0, 1, 0) },
+		func() error { return enc.WriteStringObject("k", []byte("v")) }, enc.WriteEnd)
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := startServer(t, redistest.Options{})
+	syncFixture(t, buf.Bytes(), false, dst)
+	ctx := context.Background()
+	for _, s := range scripts {
+		sum := sha1.Sum([]byte(s))
+		ok, err := dst.Client.ScriptExists(ctx, hex.EncodeToString(sum[:])).Result()
+		if err != nil || !ok[0] {
+			t.Fatalf("script %q not in the target's cache: %v %v", s, ok, err)
+		}
+	}
+	if v, _ := dst.Client.Get(ctx, "k").Result(); v != "v" {
+		t.Fatalf("k = %q", v)
+	}
 }

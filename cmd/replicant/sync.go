@@ -198,6 +198,11 @@ func (s *syncer) copySnapshot() error {
 		}
 		keys++
 	}
+	for _, body := range s.dec.Scripts() { // the "lua" fields of 4.0-6.2 sources
+		if err := s.fwd.LoadScript([]byte(body)); err != nil {
+			return err
+		}
+	}
 	if err := s.fwd.Flush(); err != nil {
 		return err
 	}
