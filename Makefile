@@ -34,6 +34,7 @@ fuzz-short:
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzReadCommand$$' ./resp
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzReadReply$$' ./resp
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecoder$$' ./rdbstream
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzKey$$' ./rewrite
 
 # make fuzz: the same targets, longer.
 fuzz:

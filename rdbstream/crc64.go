@@ -42,3 +42,13 @@ func crcUpdate(crc uint64, p []byte) uint64 {
 	}
 	return crc
 }
+
+// ValidPayload reports whether a DUMP payload (type, value, RDB version,
+// CRC64) carries the checksum of its bytes.
+func ValidPayload(p []byte) bool {
+	if len(p) < 10 {
+		return false
+	}
+	n := len(p) - 8
+	return crcUpdate(0, p[:n]) == binary.LittleEndian.Uint64(p[n:])
+}

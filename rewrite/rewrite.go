@@ -11,6 +11,8 @@ import (
 
 	"github.com/hdt3213/rdb/core"
 	"github.com/hdt3213/rdb/model"
+
+	"github.com/replicant/replicant/rdbstream"
 )
 
 // Target says what the target can represent.
@@ -75,6 +77,9 @@ var ErrPayload = errors.New("DUMP payload does not decode")
 // payload: type, value, RDB version, CRC64), expiring at expireAtMs (Unix
 // ms; 0: never). The first command is DEL key.
 func Key(key, payload []byte, expireAtMs int64, o Options, emit func(args [][]byte) error) error {
+	if !rdbstream.ValidPayload(payload) { // the decoders trust the lengths inside
+		return fmt.Errorf("%w: bad checksum", ErrPayload)
+	}
 	o = o.withDefaults()
 	e := &emitter{key: key, o: o, emit: emit}
 	var write func() error

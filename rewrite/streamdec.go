@@ -188,8 +188,11 @@ func (s *streamValue) readListpack(master streamID, lp []byte) error {
 		}
 		return n
 	}
-	count, deleted := num(), num()
-	masterFields := make([][]byte, num())
+	count, deleted, nfields := num(), num(), num()
+	if nfields < 0 || nfields > int64(len(items)) {
+		return errStream
+	}
+	masterFields := make([][]byte, nfields)
 	for i := range masterFields {
 		masterFields[i] = next()
 	}
@@ -228,7 +231,7 @@ func listpackItems(lp []byte) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if size > len(b) {
+		if size+backlenSize(size) > len(b) {
 			return nil, errStream
 		}
 		items = append(items, item)
