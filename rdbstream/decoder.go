@@ -74,6 +74,7 @@ type Decoder struct {
 	expired int64
 	aux     map[string]string
 	scripts []string
+	big     big // the big value being read
 }
 
 // NewDecoder returns a Decoder reading the RDB from r. The reader should
@@ -124,7 +125,11 @@ func (d *Decoder) Next() (*Entry, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	e, err := d.next()
+	err := d.finishBig()
+	var e *Entry
+	if err == nil {
+		e, err = d.next()
+	}
 	if err == nil {
 		return e, nil
 	}
@@ -402,13 +407,20 @@ func (d *Decoder) readKey(t byte, off int64, m keyMeta) (*Entry, error) {
 	}
 	d.payload = append(d.payload[:0], t)
 	d.capturing, d.capFrom = true, d.r
-	err = d.walk(t, off)
-	if err == nil {
+	isBig, err := d.startValue(t, off)
+	if err == nil && !isBig {
 		err = d.flushCapture()
 	}
 	d.capturing = false
 	if err != nil {
 		return nil, err
+	}
+	if isBig {
+		d.entry = Entry{Kind: KindKey, DB: d.db, Key: d.key, Type: t, Idle: m.idle, Freq: m.freq, Big: true, dec: d}
+		if m.hasExpire {
+			d.entry.ExpireAt = m.expireAt
+		}
+		return &d.entry, nil
 	}
 	d.payload = binary.LittleEndian.AppendUint16(d.payload, uint16(d.version))
 	d.payload = binary.LittleEndian.AppendUint64(d.payload, crcUpdate(0, d.payload))

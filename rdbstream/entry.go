@@ -58,8 +58,12 @@ type Entry struct {
 	Payload []byte
 	// Code is the function library source, KindFunction only.
 	Code []byte
+	// Big marks a value too large to hold (Options.BigCount, BigString):
+	// Payload is nil, and Elements reads the value from the stream.
+	Big bool
 
-	scratch *[]byte // the Decoder's buffer for StringValue; nil = allocate
+	scratch *[]byte  // the Decoder's buffer for StringValue; nil = allocate
+	dec     *Decoder // for Elements of a big value
 }
 
 // Options configures a Decoder. The zero value is ready to use.
@@ -73,6 +77,14 @@ type Options struct {
 	// Zero means no cap other than the input itself: memory grows only as
 	// bytes actually arrive.
 	MaxPayload int64
+	// BigCount, when not 0, makes a list, set, hash or sorted set stored
+	// element by element with more elements than this a big value (Entry.
+	// Big), read with Entry.Elements rather than held as a payload. A
+	// quicklist node counts as 128 elements.
+	BigCount int64
+	// BigString, when not 0, makes a plain (not compressed) string longer
+	// than this many bytes a big value.
+	BigString int64
 }
 
 // Errors wrapped by *CorruptError. Test with errors.Is.

@@ -288,3 +288,64 @@ func formatScore(f float64) []byte {
 	}
 	return strconv.AppendFloat(nil, f, 'g', -1, 64)
 }
+
+// RDB value types of the big values Big rebuilds.
+const (
+	rdbString     = 0
+	rdbList       = 1
+	rdbSet        = 2
+	rdbZset       = 3
+	rdbHash       = 4
+	rdbZset2      = 5
+	rdbQuicklist  = 14
+	rdbQuicklist2 = 18
+)
+
+// Big emits the commands that rebuild a value too large to hold, of RDB
+// type typ, whose elements elements reads in chunks (rdbstream's
+// Entry.Elements): DEL, then one RPUSH, SADD, HSET or ZADD per chunk (SET
+// then APPEND for a string), then PEXPIREAT when expireAtMs is not 0.
+func Big(key []byte, typ byte, expireAtMs int64, elements func(fn func(items [][]byte) error) error, emit func(args [][]byte) error) error {
+	e := &emitter{key: key, emit: emit}
+	name, first := "", true
+	switch typ {
+	case rdbList, rdbQuicklist, rdbQuicklist2:
+		name = "RPUSH"
+	case rdbSet:
+		name = "SADD"
+	case rdbHash:
+		name = "HSET"
+	case rdbZset, rdbZset2:
+		name = "ZADD"
+	case rdbString:
+		name = "SET"
+	default:
+		return &UnrepresentableError{Key: string(key), Reason: fmt.Sprintf("no commands for a big value of RDB type %d", typ)}
+	}
+	if err := e.cmd("DEL"); err != nil {
+		return err
+	}
+	err := elements(func(items [][]byte) error {
+		if len(items) == 0 {
+			return nil
+		}
+		if name == "ZADD" { // member, score → score, member
+			for i := 0; i+1 < len(items); i += 2 {
+				items[i], items[i+1] = items[i+1], items[i]
+			}
+		}
+		cmd := name
+		if name == "SET" && !first {
+			cmd = "APPEND"
+		}
+		first = false
+		return e.cmd(cmd, items...)
+	})
+	if err != nil {
+		return err
+	}
+	if expireAtMs > 0 {
+		return e.cmd("PEXPIREAT", []byte(strconv.FormatInt(expireAtMs, 10)))
+	}
+	return nil
+}

@@ -168,7 +168,7 @@ const (
 // (count, deleted, the master fields, 0), then each entry (flags, id
 // deltas, fields and values, its element count).
 func (s *streamValue) readListpack(master streamID, lp []byte) error {
-	items, err := listpackItems(lp)
+	items, err := rdbstream.ListpackItems(lp)
 	if err != nil {
 		return err
 	}
@@ -216,95 +216,4 @@ func (s *streamValue) readListpack(master streamID, lp []byte) error {
 		}
 	}
 	return err
-}
-
-// listpackItems returns every element of a listpack, integers as their
-// decimal text.
-func listpackItems(lp []byte) ([][]byte, error) {
-	if len(lp) < 7 {
-		return nil, errStream
-	}
-	b := lp[6:]
-	var items [][]byte
-	for len(b) > 0 && b[0] != 0xff {
-		item, size, err := listpackEntry(b)
-		if err != nil {
-			return nil, err
-		}
-		if size+backlenSize(size) > len(b) {
-			return nil, errStream
-		}
-		items = append(items, item)
-		b = b[size+backlenSize(size):]
-	}
-	return items, nil
-}
-
-// listpackEntry decodes the entry at the start of b and returns it with
-// the size of its encoding and data (its back length not counted).
-func listpackEntry(b []byte) ([]byte, int, error) {
-	c := b[0]
-	need := func(n int) bool { return len(b) >= n }
-	switch {
-	case c&0x80 == 0:
-		return strconv.AppendInt(nil, int64(c&0x7f), 10), 1, nil
-	case c&0xc0 == 0x80:
-		n := int(c & 0x3f)
-		if !need(1 + n) {
-			return nil, 0, errStream
-		}
-		return b[1 : 1+n], 1 + n, nil
-	case c&0xe0 == 0xc0 && need(2):
-		v := int64(c&0x1f)<<8 | int64(b[1])
-		if v >= 1<<12 {
-			v -= 1 << 13
-		}
-		return strconv.AppendInt(nil, v, 10), 2, nil
-	case c&0xf0 == 0xe0 && need(2):
-		n := int(c&0x0f)<<8 | int(b[1])
-		if !need(2 + n) {
-			return nil, 0, errStream
-		}
-		return b[2 : 2+n], 2 + n, nil
-	case c == 0xf0 && need(5):
-		n := int(binary.LittleEndian.Uint32(b[1:5]))
-		if n < 0 || !need(5+n) {
-			return nil, 0, errStream
-		}
-		return b[5 : 5+n], 5 + n, nil
-	case c >= 0xf1 && c <= 0xf4:
-		return listpackInt(b)
-	}
-	return nil, 0, errStream
-}
-
-// listpackInt decodes the 16, 24, 32 and 64 bit integers.
-func listpackInt(b []byte) ([]byte, int, error) {
-	width := map[byte]int{0xf1: 2, 0xf2: 3, 0xf3: 4, 0xf4: 8}[b[0]]
-	if len(b) < 1+width {
-		return nil, 0, errStream
-	}
-	var u uint64
-	for i := width; i >= 1; i-- {
-		u = u<<8 | uint64(b[i])
-	}
-	shift := 64 - 8*uint(width)
-	v := int64(u<<shift) >> shift // sign-extend
-	return strconv.AppendInt(nil, v, 10), 1 + width, nil
-}
-
-// backlenSize is the size of the back length that follows an entry of
-// size bytes.
-func backlenSize(size int) int {
-	switch {
-	case size < 128:
-		return 1
-	case size < 16384:
-		return 2
-	case size < 2097152:
-		return 3
-	case size < 268435456:
-		return 4
-	}
-	return 5
 }

@@ -22,9 +22,11 @@ func TestRewriteMode(t *testing.T) {
 		name string
 		args []string
 		some bool // only a few keys are rewritten
+		big  bool // some values are streamed element by element
 	}{
-		{"rewrite", []string{"--apply", "rewrite"}, false},
-		{"auto-big-keys", []string{"--apply", "auto", "--max-restore-bytes", "4096"}, true},
+		{"rewrite", []string{"--apply", "rewrite"}, false, false},
+		{"auto-big-keys", []string{"--apply", "auto", "--max-restore-bytes", "4096"}, true, false},
+		{"streamed-big-values", []string{"--apply", "auto", "--big-value-elements", "300", "--max-restore-bytes", "100000"}, true, true},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			src := startServer(t, redistest.Options{})
@@ -49,6 +51,10 @@ func TestRewriteMode(t *testing.T) {
 				t.Fatalf("%d of %d keys rewritten", n, keys)
 			}
 			t.Logf("%d of %d keys rewritten", n, keys)
+			if mode.big && !strings.Contains(r.out.String(), `"streamed_big":`) ||
+				mode.big && strings.Contains(r.out.String(), `"streamed_big":0`) {
+				t.Fatal("no value was streamed element by element")
+			}
 			if _, err := redistest.LiveWrites(ctx, src, redistest.LiveOptions{Seed: 8, Ops: 5000}); err != nil {
 				t.Fatal(err)
 			}

@@ -34,6 +34,7 @@ type applyPlan struct {
 // skipped because the target cannot represent them.
 type rewriteCounts struct {
 	rewritten, unrepresentable atomic.Int64
+	big                        atomic.Int64 // of the rewritten, those streamed element by element
 }
 
 // planApply reads the target's version and proto-max-bulk-len. A target
@@ -132,6 +133,46 @@ func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
 		return true
 	}
 	return sourceRDB > p.targetRDB || payload > p.maxRestore
+}
+
+// bigCount is rdbstream's Options.BigCount: values with more elements are
+// streamed from the RDB to the target as commands, never held whole. Off
+// with --apply restore, which sends every value as its payload.
+func (s *syncer) bigCount() int64 {
+	if s.opts.Apply == applyRestore {
+		return 0
+	}
+	return s.opts.BigValueElements
+}
+
+// bigString is rdbstream's Options.BigString: plain strings longer than
+// --max-restore-bytes are streamed too.
+func (s *syncer) bigString() int64 {
+	if s.opts.Apply == applyRestore {
+		return 0
+	}
+	return s.opts.MaxRestoreBytes
+}
+
+// rewriteBig streams a big value from the RDB to the target as commands.
+func (s *syncer) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
+	first := true
+	err := rewrite.Big(e.Key, e.Type, expireAt, e.Elements, func(args [][]byte) error {
+		err := s.fwd.Rewrite(e.DB, args, first)
+		first = false
+		return err
+	})
+	var ue *rewrite.UnrepresentableError
+	if errors.As(err, &ue) {
+		s.rewrites.unrepresentable.Add(1)
+		s.log.Warn().Str("key", ue.Key).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it")
+		return nil
+	}
+	if err == nil {
+		s.rewrites.rewritten.Add(1)
+		s.rewrites.big.Add(1)
+	}
+	return err
 }
 
 // rewriteKey sends a key as plain commands. A key the target cannot

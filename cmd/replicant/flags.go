@@ -28,6 +28,7 @@ type syncOptions struct {
 	SnapshotCommands string // snapshotAuto or snapshotRestore
 	Apply            string // applyAuto, applyRestore or applyRewrite
 	MaxRestoreBytes  int64
+	BigValueElements int64
 	Strict           bool
 
 	Admin         string // admin endpoint (RESP) address; "" off
@@ -63,6 +64,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
 	fs.StringVar(&o.Apply, "apply", applyAuto, "`mode` of applying snapshot keys: restore (RESTORE of the source's DUMP payload), rewrite (plain commands: DEL, then RPUSH/SADD/HSET/ZADD/XADD... in bounded chunks, then PEXPIREAT) or auto: restore when the target takes the payload's RDB version and the payload is under --max-restore-bytes, else rewrite")
 	fs.Int64Var(&o.MaxRestoreBytes, "max-restore-bytes", 64<<20, "largest DUMP payload sent as RESTORE in --apply auto (the target's proto-max-bulk-len lowers it); larger keys are rewritten")
+	fs.Int64Var(&o.BigValueElements, "big-value-elements", 1<<20, "lists, sets, hashes and sorted sets with more elements than this (and plain strings over --max-restore-bytes) are streamed from the source's RDB to the target as commands, element by element, so memory does not grow with the key (not with --apply restore)")
 	fs.BoolVar(&o.Strict, "strict", false, "stop with an error when a snapshot key cannot be represented on the target (a stream on Redis < 5.0, hash field expiries on Redis < 7.4, a module type), instead of skipping it with a warning")
 	fs.StringVar(&o.Admin, "admin", "", "`address` of the admin endpoint, which speaks RESP (redis-cli -p PORT: PING, INFO, CUTOVER, PAUSE, RESUME, SHUTDOWN); an address other than loopback needs --admin-password (default: off)")
 	fs.StringVar(&o.AdminPassword, "admin-password", "", "`password` clients of --admin must give with AUTH")

@@ -178,7 +178,8 @@ func (s *syncer) copySnapshot() error {
 	// passed: until then the target keeps it too, so that writes the source
 	// made to it before it expired there still find it (see expiry.go).
 	margin := s.opts.ExpireMargin
-	s.dec = rdbstream.NewDecoder(rdb, rdbstream.Options{Now: func() time.Time { return time.Now().Add(-margin) }})
+	s.dec = rdbstream.NewDecoder(rdb, rdbstream.Options{Now: func() time.Time { return time.Now().Add(-margin) },
+		BigCount: s.bigCount(), BigString: s.bigString()})
 	start := time.Now()
 	var keys int64
 	for {
@@ -208,7 +209,7 @@ func (s *syncer) copySnapshot() error {
 	}
 	s.ctl.expired.Add(s.dec.Expired())
 	s.log.Info().Int64("entries", keys).Int64("expired_skipped", s.dec.Expired()).
-		Int64("rewritten", s.rewrites.rewritten.Load()).Int64("unrepresentable_skipped", s.rewrites.unrepresentable.Load()).
+		Int64("rewritten", s.rewrites.rewritten.Load()).Int64("streamed_big", s.rewrites.big.Load()).Int64("unrepresentable_skipped", s.rewrites.unrepresentable.Load()).
 		Int64("rdb_bytes", s.dec.Offset()).Int("rdb_version", s.dec.Version()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("snapshot received")
 	return nil
@@ -222,6 +223,9 @@ func (s *syncer) apply(e *rdbstream.Entry) error {
 		}
 		e.Key = s.targetKey(e.DB, e.Key)
 		e.DB = s.mapDB(e.DB)
+		if e.Big {
+			return s.rewriteBig(e, s.expiry.snapshot(e.ExpireAt))
+		}
 		if s.opts.SnapshotCommands == snapshotAuto && s.plan.mode != applyRestore && plainString(e) {
 			return s.setString(e)
 		}
