@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/replicant
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit integration fuzz-short fuzz demo lint clean bench
+.PHONY: all build deps test unit integration fuzz-short fuzz demo lint clean bench bench-bigkeys
 
 all: build
 
@@ -59,3 +59,10 @@ clean:
 bench: deps
 	$(GO) build -o $(BIN) ./cmd/replicant
 	$(GO) run ./test/bench --replicant $(BIN) --live
+
+# make bench-bigkeys: peak RSS and time of replicant on a 1 GiB hash, a
+# 10M-member sorted set, a 10M-element list and a 512 MiB string, each
+# alone, written to the big-keys section of docs/benchmarks.md.
+bench-bigkeys: deps
+	$(GO) build -o $(BIN) ./cmd/replicant
+	$(GO) run ./test/bench --replicant $(BIN) --datasets '' --bigkeys

@@ -60,10 +60,10 @@ func TestReportKeepsOtherSection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "benchmarks.md")
 	full := []result{{dataset: datasets["small"], keys: 1000000, native: 2 * time.Second, pipe: 3 * time.Second,
 		sync: 4 * time.Second, rssKB: 50 << 10, cpu: time.Second}}
-	if err := writeReport(path, 3, full, nil); err != nil {
+	if err := writeReport(path, 3, full, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeReport(path, 3, nil, fakeLive()); err != nil {
+	if err := writeReport(path, 3, nil, nil, fakeLive()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)

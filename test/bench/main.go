@@ -11,8 +11,9 @@
 // redis-benchmark write rate replicant keeps up with, and the latency from a
 // write on the source to its sighting on the target at a fixed rate, against
 // native replication; written to the same report, with docs/live-stream.png.
-// --datasets "" skips the full sync; a part not run keeps its section of the
-// existing report.
+// With --bigkeys it measures replicant alone on keys far larger than its
+// memory (bigkeys.go). --datasets "" skips the full sync; a part not run
+// keeps its section of the existing report.
 package main
 
 import (
@@ -34,6 +35,7 @@ type options struct {
 	out      string
 	datasets string
 
+	bigkeys      bool
 	live         bool
 	liveLevels   string
 	liveDuration time.Duration
@@ -50,6 +52,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write ('' for none)")
 	flag.StringVar(&o.datasets, "datasets", "small,mixed,big", "datasets to run: small, mixed, big ('' for none)")
 	flag.BoolVar(&o.live, "live", false, "also benchmark the live stream: throughput and latency")
+	flag.BoolVar(&o.bigkeys, "bigkeys", false, "also benchmark big keys: a 1 GiB hash, 10M-member sorted set and list, 512 MiB string")
 	flag.StringVar(&o.liveLevels, "live-levels", "1x1,2x2,4x4,8x4,16x8,64x8",
 		"redis-benchmark load levels for --live, PIPELINExCLIENTS (-P and -c)")
 	flag.DurationVar(&o.liveDuration, "live-duration", 10*time.Second, "load time per level for --live")
@@ -91,6 +94,13 @@ func run(o options) error {
 		results = append(results, r)
 		fmt.Println(r.line())
 	}
+	var big []bigResult
+	if o.bigkeys {
+		var err error
+		if big, err = runBigKeys(ctx, o.bin); err != nil {
+			return fmt.Errorf("big keys: %w", err)
+		}
+	}
 	var live *liveResult
 	if o.live {
 		levels, err := parseLevels(o.liveLevels)
@@ -114,7 +124,7 @@ func run(o options) error {
 			return err
 		}
 	}
-	return writeReport(o.out, o.runs, results, live)
+	return writeReport(o.out, o.runs, results, big, live)
 }
 
 func benchDataset(ctx context.Context, o options, ds dataset) (result, error) {

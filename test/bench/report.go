@@ -13,14 +13,19 @@ import (
 // markers; a run that skips a part keeps that part's section from the file.
 const (
 	fullSection = "full-sync"
+	bigSection  = "big-keys"
 	liveSection = "live-stream"
 )
 
-func writeReport(path string, runs int, results []result, live *liveResult) error {
+func writeReport(path string, runs int, results []result, big []bigResult, live *liveResult) error {
 	old, _ := os.ReadFile(path)
 	full := section(string(old), fullSection)
 	if results != nil {
 		full = fullSyncReport(runs, results)
+	}
+	bk := section(string(old), bigSection)
+	if big != nil {
+		bk = bigKeysReport(big)
 	}
 	ls := section(string(old), liveSection)
 	if live != nil {
@@ -28,7 +33,7 @@ func writeReport(path string, runs int, results []result, live *liveResult) erro
 	}
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\nWritten by `make bench` (test/bench); do not edit by hand.\n")
-	for _, s := range []struct{ name, body string }{{fullSection, full}, {liveSection, ls}} {
+	for _, s := range []struct{ name, body string }{{fullSection, full}, {bigSection, bk}, {liveSection, ls}} {
 		if s.body != "" {
 			fmt.Fprintf(&b, "\n<!-- bench:%s -->\n%s<!-- /bench:%s -->\n", s.name, s.body, s.name)
 		}
