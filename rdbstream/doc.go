@@ -23,6 +23,13 @@
 // (integer encodings to their text, LZF decompressed), on demand, for a
 // caller that writes it with SET or MSET instead.
 //
+// A value too large to hold (Options.BigCount, Options.BigString: a list,
+// set, hash or sorted set stored element by element with many elements, a
+// long uncompressed string) comes as an Entry with Big set and no payload:
+// Entry.Elements reads its elements from the stream in bounded chunks, so
+// memory does not grow with the value. ListpackItems and ZiplistItems
+// decode the compact lists inside values.
+//
 // Function libraries (Redis 7 and later) arrive as entries of KindFunction,
 // whose Code is loaded with FUNCTION LOAD REPLACE. Aux fields (redis-ver,
 // repl-id, repl-offset, ...) are available from Decoder.Aux, and the Lua

@@ -12,5 +12,9 @@
 // expiry. What the target cannot represent is an *UnrepresentableError,
 // returned before any command is emitted.
 //
-// The value is decoded whole, so memory grows with the key's size.
+// Key decodes the value whole, so memory grows with the payload; Big
+// rebuilds a value that rdbstream streams element by element instead
+// (Entry.Big), chunk by chunk, in constant memory. Streams are decoded
+// here from their listpacks, keeping each message's fields in order; the
+// other types with hdt3213/rdb, once the payload's checksum is checked.
 package rewrite
