@@ -83,6 +83,20 @@
 //
 // Standalone itself retries nothing; Txn and its caller do.
 //
+// # Kinds of target
+//
+// The caller writes through two interfaces (target.go): SnapshotWriter
+// (Restore, SetString, Rewrite, LoadFunction, LoadScript) and StreamWriter
+// (Begin, Add, Commit: checkpointed batches). Standalone and Txn serve one
+// server. ClusterSnapshot and ClusterStream serve a Redis Cluster: keys
+// routed by hash slot to their master's connection, each batch cut into
+// one MULTI per slot with a per-slot checkpoint key (exactly once per
+// slot), MOVED and ASK answered by reading the slot map again and applying
+// from the checkpoints, cross-slot commands split or emulated
+// (cluster_emulate.go). ProxySnapshot and ProxyStream serve twemproxy:
+// only what the proxy parses is sent, a few multi-key writes are emulated,
+// the rest is reported; at least once, since the proxy has no MULTI.
+//
 // # Goroutines
 //
 // Restore, SetString, LoadFunction, Command, Flush, Drain and SetApplied
