@@ -342,3 +342,30 @@ func bigFor(apply string) string {
 	}
 	return "1048576"
 }
+
+// TestStrictUnrepresentable: hash field expiries (RDB 12) cannot be
+// represented on Redis 7.0. By default the key is skipped with a warning
+// naming it and counted; with --strict replicant stops with an error
+// naming it.
+func TestStrictUnrepresentable(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(fixtureDir(t), "hash_with_hfe.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := startServer(t, redistest.Options{})
+	out := syncFixture(t, data, false, dst)
+	if !strings.Contains(out, "cannot represent it") || !strings.Contains(out, `"unrepresentable_skipped":1`) {
+		t.Fatalf("no warning or count of the skipped key:\n%s", out)
+	}
+	m, err := redistest.StartFakeMaster(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	r := startReplicant(t, "sync", "--source", "redis://"+m.Addr, "--target", url(dst), "--strict",
+		"--heartbeat-key", "", "--log-format", "json")
+	if code := r.wait(t, 30*time.Second); code == 0 || !strings.Contains(r.out.String(), "--strict") ||
+		!strings.Contains(r.out.String(), "hash field expiries need Redis 7.4") {
+		t.Fatalf("exit status %d:\n%s", code, r.out.String())
+	}
+}
