@@ -20,20 +20,20 @@ import (
 // write it on the source and how to read its size back on the target.
 type bigKey struct {
 	about string
-	size  int64 // elements, or bytes for the string
+	size  int64 // elements, or bytes for the string, as loaded
 	load  func(context.Context, *redis.Client) error
 	len   func(context.Context, *redis.Client) (int64, error)
 }
 
 const (
-	bigHashFields   = 1 << 20 // of 1000-byte values: 1 GiB
+	bigHashFields   = 1_048_600 // of 1000-byte values: 1 GiB
 	bigMembers      = 10_000_000
 	bigStringBytes  = 512 << 20
 	bigHashValueLen = 1000
 )
 
 var bigKeys = []bigKey{
-	{"hash of 1 GiB (1,048,576 fields of 1000 bytes)", bigHashFields, loadBigHash,
+	{"hash of 1 GiB (1,048,600 fields of 1000 bytes)", bigHashFields, loadBigHash,
 		func(ctx context.Context, c *redis.Client) (int64, error) { return c.HLen(ctx, "big").Result() }},
 	{"sorted set of 10,000,000 members", bigMembers, loadBigZset,
 		func(ctx context.Context, c *redis.Client) (int64, error) { return c.ZCard(ctx, "big").Result() }},
@@ -135,6 +135,9 @@ func benchBigKey(ctx context.Context, bin string, k bigKey) (bigResult, error) {
 	defer src.Stop()
 	fmt.Printf("loading a %s\n", k.about)
 	if err := k.load(ctx, src.Client); err != nil {
+		return bigResult{}, err
+	}
+	if k.size, err = k.len(ctx, src.Client); err != nil {
 		return bigResult{}, err
 	}
 	dst, err := redistest.Start(ctx, redistest.Options{})
