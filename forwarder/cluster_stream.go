@@ -384,16 +384,7 @@ func (s *ClusterStream) sendGroups(b *streamBatch, st *step) error {
 
 // waitSent waits until every part sent so far is answered.
 func (s *ClusterStream) waitSent(ctx context.Context) error {
-	ch := make(chan struct{})
-	go func() { s.inflight.Wait(); close(ch) }()
-	select {
-	case <-ch:
-		return s.Err()
-	case <-s.dead:
-		return s.Err()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitIdle(ctx, &s.inflight, s.dead, s.Err)
 }
 
 // commitMarker writes the marker as the base checkpoint after removing the

@@ -214,16 +214,21 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 
 // Drain waits until every committed batch is answered.
 func (t *Txn) Drain(ctx context.Context) error {
+	return waitIdle(ctx, &t.idle, t.dead, t.Err)
+}
+
+// waitIdle waits until wg is done, dead is closed or ctx ends, and
+// returns the writer's error (err), or ctx's.
+func waitIdle(ctx context.Context, wg *sync.WaitGroup, dead <-chan struct{}, err func() error) error {
 	ch := make(chan struct{})
-	go func() { t.idle.Wait(); close(ch) }()
+	go func() { wg.Wait(); close(ch) }()
 	select {
 	case <-ch:
-		return t.Err()
-	case <-t.dead:
-		return t.err
+	case <-dead:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	return err()
 }
 
 // Applied returns the offset of the last batch the target applied.

@@ -155,10 +155,10 @@ func liveOnCluster(t *testing.T, c *redis.ClusterClient) {
 
 func waitEqualCluster(t *testing.T, standalone *redistest.Server, cl *redistest.Cluster, o redistest.CompareOptions) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	diffs, err := redistest.WaitEqualCluster(ctx, standalone, cl, o, 200*time.Millisecond)
 	if len(diffs) > 0 || err != nil {
-		t.Fatalf("target differs from the cluster (%v):\n%v", err, diffs)
+		t.Fatalf("the standalone server and the cluster differ (%v):\n%v", err, diffs)
 	}
 }

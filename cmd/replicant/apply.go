@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,7 +79,7 @@ func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
 	defer cancel()
 	c := redis.NewClient(o)
 	defer c.Close()
-	info, err := c.Info(ctx, "server").Result()
+	info, err := c.InfoMap(ctx, "server").Result()
 	if err != nil {
 		return "", 0, err
 	}
@@ -88,17 +87,7 @@ func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
 	if cfg, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result(); err == nil {
 		bulk, _ = strconv.Atoi(cfg["proto-max-bulk-len"])
 	}
-	return infoField(info, "redis_version"), bulk, nil
-}
-
-// infoField returns the value of name in an INFO reply.
-func infoField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
+	return info["Server"]["redis_version"], bulk, nil
 }
 
 // rdbVersionOf is the RDB version a Redis version writes, and the newest

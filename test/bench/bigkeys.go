@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -140,36 +137,8 @@ func benchBigKey(ctx context.Context, bin string, k bigKey) (bigResult, error) {
 	if k.size, err = k.len(ctx, src.Client); err != nil {
 		return bigResult{}, err
 	}
-	dst, err := redistest.Start(ctx, redistest.Options{})
-	if err != nil {
-		return bigResult{}, err
-	}
-	defer dst.Stop()
-	cmd := exec.Command(bin, "sync", "--source", "redis://"+src.Addr, "--target", "redis://"+dst.Addr,
-		"--log-format", "json", "--status-interval", "0")
-	logf, err := os.CreateTemp("", "replicant-bigkey-*.log")
-	if err != nil {
-		return bigResult{}, err
-	}
-	defer os.Remove(logf.Name())
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return bigResult{}, err
-	}
-	err = waitSize(ctx, dst.Client, k)
-	wall := time.Since(start)
-	cmd.Process.Signal(syscall.SIGTERM)
-	werr := cmd.Wait()
-	if err != nil {
-		return bigResult{}, err
-	}
-	if werr != nil {
-		return bigResult{}, fmt.Errorf("replicant exited: %v", werr)
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return bigResult{key: k, wall: wall, rssKB: ru.Maxrss, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}, nil
+	m, err := runReplicant(ctx, bin, src, func(dst *redistest.Server) error { return waitSize(ctx, dst.Client, k) })
+	return bigResult{key: k, wall: m.wall, rssKB: m.rssKB, cpu: m.cpu}, err
 }
 
 // waitSize polls the target until the key has its full size.

@@ -139,6 +139,13 @@ type measure struct {
 // timeReplicant measures replicant's full sync into an empty server, then
 // stops it and reads its peak RSS and CPU time.
 func timeReplicant(ctx context.Context, bin string, src *redistest.Server, keys int64) (measure, error) {
+	return runReplicant(ctx, bin, src, func(dst *redistest.Server) error { return waitKeys(ctx, dst, keys) })
+}
+
+// runReplicant syncs src into an empty server until done says the target
+// holds what it should, then stops replicant and reads its peak RSS and
+// CPU time.
+func runReplicant(ctx context.Context, bin string, src *redistest.Server, done func(dst *redistest.Server) error) (measure, error) {
 	dst, err := redistest.Start(ctx, redistest.Options{})
 	if err != nil {
 		return measure{}, err
@@ -157,7 +164,7 @@ func timeReplicant(ctx context.Context, bin string, src *redistest.Server, keys 
 	if err := cmd.Start(); err != nil {
 		return measure{}, err
 	}
-	err = waitKeys(ctx, dst, keys)
+	err = done(dst)
 	wall := time.Since(start)
 	cmd.Process.Signal(syscall.SIGTERM)
 	werr := cmd.Wait()
