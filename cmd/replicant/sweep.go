@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -124,7 +125,10 @@ func (s *syncer) forEachTargetDB(ctx context.Context, fn func(db int, c redis.Un
 	if s.targetKind == kindCluster {
 		c := redis.NewClusterClient(s.targetClusterOptions())
 		defer c.Close()
+		var mu sync.Mutex // ForEachMaster runs fn on every master at once; fn is not safe for that
 		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
 			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return node.Scan(ctx, cur, "", 1000).Result() })
 		})
 	}
