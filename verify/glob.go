@@ -35,9 +35,6 @@ func (s skipper) skip(key string) bool {
 	return false
 }
 
-// keep is the opposite of skip.
-func (s skipper) keep(key string) bool { return !s.skip(key) }
-
 // filter returns the keys to keep, reusing keys' array.
 func (s skipper) filter(keys []string) []string {
 	if len(s.prefixes) == 0 && len(s.globs) == 0 {

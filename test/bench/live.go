@@ -250,7 +250,8 @@ func startFollower(ctx context.Context, bin, mode string, src *redistest.Server)
 	}
 	f := &follower{mode: mode, target: dst}
 	if mode == modeNative {
-		if err := dst.ReplicaOf(ctx, src); err == nil {
+		err := dst.ReplicaOf(ctx, src)
+		if err == nil {
 			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err = redistest.WaitInSync(wctx, src, dst)
 			cancel()

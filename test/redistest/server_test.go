@@ -80,7 +80,7 @@ func TestPasswordAndClients(t *testing.T) {
 	if err := s.ClientDB(5).Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatalf("SET in db 5 with password: %v", err)
 	}
-	if s.ClientDB(5) != s.ClientDB(5) {
+	if first := s.ClientDB(5); first != s.ClientDB(5) {
 		t.Error("ClientDB does not reuse its client")
 	}
 	if n, _ := s.Client.Exists(ctx, "k").Result(); n != 0 {
