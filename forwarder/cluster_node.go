@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/replicant/replicant/resp"
 )
@@ -50,6 +51,8 @@ func (s *ClusterStream) startNode(conn net.Conn, rd *resp.Reader, addr string) *
 // send writes a part; its replies are read by the reader, which also
 // accounts for it when the connection fails.
 func (n *clusterNode) send(p *nodePart) error {
+	n.s.sending.Add(1)
+	defer n.s.sending.Add(-1)
 	n.s.inflight.Add(1)
 	select {
 	case n.parts <- p:
@@ -66,25 +69,22 @@ func (n *clusterNode) send(p *nodePart) error {
 	return nil
 }
 
+// readLoop reads the replies of each part. Once the writer has failed, it
+// still reads the replies of every part already written, as long as the
+// connection holds: the server applies what it has received, and the
+// checkpoints may be read again only once it has (applying again from
+// them while old parts still land would apply those twice). Then it
+// closes the connection.
 func (n *clusterNode) readLoop() {
 	defer close(n.done)
-	defer func() { // release the waiters of parts never answered
-		for {
-			select {
-			case p := <-n.parts:
-				p.batch.partFailed()
-				p.batch.partDone()
-				n.s.inflight.Done()
-			default:
-				return
-			}
-		}
-	}()
+	defer n.conn.Close()
+	defer n.releaseUnread()
 	for {
 		var p *nodePart
 		select {
 		case p = <-n.parts:
 		case <-n.s.dead:
+			n.drain()
 			return
 		}
 		err := n.readPart(p)
@@ -94,19 +94,73 @@ func (n *clusterNode) readLoop() {
 		}
 		p.batch.partDone()
 		n.s.inflight.Done()
-		if err != nil {
+		var ae *AbortError
+		switch {
+		case errors.As(err, &ae):
+			n.drain() // the connection is sound: read what is in flight
+			return
+		case err != nil:
 			return
 		}
 	}
 }
 
-func (n *clusterNode) readPart(p *nodePart) error {
-	for _, g := range p.groups {
-		if err := n.readGroup(p, g); err != nil {
-			return err
+// drain reads the replies of the parts written before the writer failed,
+// and of those a Commit still writing adds, until none is left.
+func (n *clusterNode) drain() {
+	for {
+		select {
+		case p := <-n.parts:
+			err := n.readPart(p)
+			p.batch.partFailed()
+			p.batch.partDone()
+			n.s.inflight.Done()
+			var ae *AbortError
+			if err != nil && !errors.As(err, &ae) {
+				return // the connection is gone: nothing more lands
+			}
+		default:
+			if n.s.sending.Load() == 0 && len(n.parts) == 0 {
+				return
+			}
+			time.Sleep(time.Millisecond)
 		}
 	}
-	return nil
+}
+
+// releaseUnread releases the waiters of parts whose replies were not read.
+func (n *clusterNode) releaseUnread() {
+	for {
+		select {
+		case p := <-n.parts:
+			p.batch.partFailed()
+			p.batch.partDone()
+			n.s.inflight.Done()
+		default:
+			return
+		}
+	}
+}
+
+// readPart reads the replies of every group of a part. A group the server
+// aborted does not stop it: the groups after it ran, and their replies
+// follow. It returns the first error.
+func (n *clusterNode) readPart(p *nodePart) error {
+	var first error
+	for _, g := range p.groups {
+		err := n.readGroup(p, g)
+		var ae *AbortError
+		switch {
+		case err == nil:
+		case errors.As(err, &ae):
+			if first == nil {
+				first = err
+			}
+		default:
+			return err // the connection: nothing more to read
+		}
+	}
+	return first
 }
 
 // readGroup reads MULTI's reply, one per queued command, then EXEC's.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,7 +153,7 @@ func (r *clusterRunner) drop(addr string) {
 
 // reload reads the slot map again, from the masters known so far.
 func (r *clusterRunner) reload(ctx context.Context) error {
-	m, err := loadSlotMap(ctx, r.cfg.Config, append(r.slots.masters, r.cfg.Seeds...))
+	m, err := loadSlotMap(ctx, r.cfg.Config, slices.Concat(r.slots.masters, r.cfg.Seeds))
 	if err != nil {
 		return err
 	}
@@ -183,4 +184,57 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// eachKey runs name key (GET, DEL) for every key, pipelined to the master
+// of each key's slot; a key whose reply is a redirection is sent again
+// with Run, so a key that moves meanwhile is still found. Replies come in
+// the order of keys.
+func (r *clusterRunner) eachKey(ctx context.Context, name string, keys [][]byte) ([]resp.Reply, error) {
+	out := make([]resp.Reply, len(keys))
+	byNode := map[string][]int{}
+	for i, k := range keys {
+		addr := r.slots.owner[Slot(k)]
+		byNode[addr] = append(byNode[addr], i)
+	}
+	for addr, idx := range byNode {
+		if err := r.pipeline(ctx, addr, name, keys, idx, out); err != nil {
+			return nil, err
+		}
+	}
+	for i, k := range keys {
+		if code, _ := redirection(&out[i]); code != "" {
+			rep, err := r.Run(ctx, k, []byte(name), k)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = rep
+		}
+	}
+	return out, nil
+}
+
+// pipeline sends name keys[i] for each i of idx to one node.
+func (r *clusterRunner) pipeline(ctx context.Context, addr, name string, keys [][]byte, idx []int, out []resp.Reply) error {
+	c, err := r.conn(ctx, addr)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for _, i := range idx {
+		buf = resp.AppendCommand(buf, []byte(name), keys[i])
+	}
+	c.conn.SetDeadline(time.Now().Add(r.cfg.DialTimeout + 30*time.Second))
+	defer c.conn.SetDeadline(time.Time{})
+	if _, err := c.conn.Write(buf); err != nil {
+		r.drop(addr)
+		return fmt.Errorf("forwarder: cluster target %s: %s: %w", addr, name, netCause(err))
+	}
+	for _, i := range idx {
+		if out[i], err = c.rd.ReadReply(); err != nil {
+			r.drop(addr)
+			return fmt.Errorf("forwarder: cluster target %s: %s: %w", addr, name, netCause(err))
+		}
+	}
+	return nil
 }

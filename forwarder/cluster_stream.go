@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -52,6 +53,7 @@ type ClusterStream struct {
 	multiSlot int
 	warnedTxn bool
 	inflight  sync.WaitGroup // parts sent and not yet answered
+	sending   atomic.Int32   // Commit is writing a part
 	batches   chan *streamBatch
 	seq       int64 // batches committed
 
@@ -65,6 +67,10 @@ type ClusterStream struct {
 }
 
 var _ StreamWriter = (*ClusterStream)(nil)
+
+// closeWait bounds how long Close waits for the replies of what is in
+// flight before it drops the connections.
+const closeWait = 30 * time.Second
 
 // streamBatch is one batch: steps of slot groups, cut by barriers.
 type streamBatch struct {
@@ -134,6 +140,15 @@ func (s *ClusterStream) slotKey(slot int) string {
 	return s.cfg.CheckpointKey + ":{" + SlotTag(slot) + "}"
 }
 
+// slotKeys names the checkpoint key of every slot, in slot order.
+func (s *ClusterStream) slotKeys() [][]byte {
+	keys := make([][]byte, SlotCount)
+	for slot := range keys {
+		keys[slot] = []byte(s.slotKey(slot))
+	}
+	return keys
+}
+
 // readCheckpoints reads the base checkpoint and, from every master, the
 // slot checkpoints past it.
 func (s *ClusterStream) readCheckpoints(ctx context.Context) error {
@@ -148,60 +163,33 @@ func (s *ClusterStream) readCheckpoints(ctx context.Context) error {
 		s.found = true
 		s.checkpoint, s.valid = ParseCheckpoint(string(rep.Str))
 	}
-	return s.eachSlotKey(ctx, func(addr, key string) error {
-		rep, err := s.run.Node(ctx, addr, []byte("GET"), []byte(key))
-		if err != nil || rep.Err() != nil || rep.IsNil {
-			return err
-		}
-		off, perr := strconv.ParseInt(string(rep.Str), 10, 64)
-		slot := Slot([]byte(key))
-		if perr == nil && s.valid && off > s.checkpoint.Offset && key == s.slotKey(slot) {
-			s.slotDone[slot] = off
-		}
+	if !s.valid {
 		return nil
-	})
+	}
+	return s.readSlotCheckpoints(ctx)
 }
 
-// eachSlotKey calls fn for every slot checkpoint key on every master.
-func (s *ClusterStream) eachSlotKey(ctx context.Context, fn func(addr, key string) error) error {
-	pattern := globEscape(s.cfg.CheckpointKey) + ":{*}"
-	for _, addr := range s.slots.masters {
-		cursor := "0"
-		for {
-			rep, err := s.run.Node(ctx, addr, []byte("SCAN"), []byte(cursor), []byte("MATCH"), []byte(pattern), []byte("COUNT"), []byte("1000"))
-			if err == nil {
-				err = rep.Err()
-			}
-			if err != nil {
-				return fmt.Errorf("forwarder: cluster target %s: SCAN: %w", addr, err)
-			}
-			if len(rep.Elems) != 2 {
-				return fmt.Errorf("forwarder: cluster target %s: SCAN: unexpected reply", addr)
-			}
-			for _, k := range rep.Elems[1].Elems {
-				if err := fn(addr, string(k.Str)); err != nil {
-					return err
-				}
-			}
-			if cursor = string(rep.Elems[0].Str); cursor == "0" {
-				break
-			}
+// readSlotCheckpoints reads the checkpoint of every slot, by name rather
+// than by SCAN, so that one moving between masters (a reshard) is not
+// missed: a missed one would apply that slot's commands twice.
+func (s *ClusterStream) readSlotCheckpoints(ctx context.Context) error {
+	reps, err := s.run.eachKey(ctx, "GET", s.slotKeys())
+	if err != nil {
+		return fmt.Errorf("forwarder: cluster target: read slot checkpoints: %w", err)
+	}
+	for slot, rep := range reps {
+		if err := rep.Err(); err != nil {
+			return fmt.Errorf("forwarder: cluster target: read checkpoint of slot %d: %w", slot, err)
+		}
+		if rep.IsNil {
+			continue
+		}
+		off, err := strconv.ParseInt(string(rep.Str), 10, 64)
+		if err == nil && off > s.checkpoint.Offset {
+			s.slotDone[slot] = off
 		}
 	}
 	return nil
-}
-
-// globEscape escapes the glob characters of a MATCH pattern.
-func globEscape(s string) string {
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }
 
 // Checkpoint is the base checkpoint read at dial.
@@ -254,10 +242,7 @@ func (s *ClusterStream) Err() error {
 func (s *ClusterStream) fail(err error) {
 	s.errOnce.Do(func() {
 		s.err = err
-		close(s.dead)
-		for _, n := range s.nodes {
-			n.conn.Close()
-		}
+		close(s.dead) // the node readers read what is in flight, then close
 		if s.base != nil {
 			s.base.wake()
 		}
@@ -267,8 +252,14 @@ func (s *ClusterStream) fail(err error) {
 // Close ends every connection and waits for the readers.
 func (s *ClusterStream) Close() error {
 	s.fail(fmt.Errorf("forwarder: cluster target: %w", ErrClosed))
+	timeout := time.After(closeWait)
 	for _, n := range s.nodes {
-		<-n.done
+		select {
+		case <-n.done:
+		case <-timeout: // a server that does not answer: stop waiting
+			n.conn.Close()
+			<-n.done
+		}
 	}
 	if s.base != nil {
 		<-s.done
@@ -394,11 +385,7 @@ func (s *ClusterStream) commitMarker(ctx context.Context, b *streamBatch, marker
 	if err := s.waitSent(ctx); err != nil {
 		return err
 	}
-	err := s.eachSlotKey(ctx, func(addr, key string) error {
-		_, err := s.run.Node(ctx, addr, []byte("DEL"), []byte(key))
-		return err
-	})
-	if err != nil {
+	if _, err := s.run.eachKey(ctx, "DEL", s.slotKeys()); err != nil {
 		s.fail(err)
 		return err
 	}
