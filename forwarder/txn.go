@@ -41,6 +41,7 @@ type Txn struct {
 	found      bool // the key exists
 	valid      bool // and holds a checkpoint
 	applied    atomic.Int64
+	sending    atomic.Int32 // Commit is writing a batch
 	commands   atomic.Int64
 	errors     atomic.Int64
 
@@ -198,6 +199,8 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 	b.buf = resp.AppendCommandString(b.buf, "SELECT", "0")
 	b.buf = resp.AppendCommand(b.buf, []byte("SET"), t.key, []byte(val))
 	b.buf = resp.AppendCommandString(b.buf, "EXEC")
+	t.sending.Add(1)
+	defer t.sending.Add(-1)
 	t.idle.Add(1)
 	select {
 	case t.batches <- b:
@@ -253,23 +256,34 @@ func (t *Txn) Err() error {
 // Dead is closed once the Txn has failed.
 func (t *Txn) Dead() <-chan struct{} { return t.dead }
 
+// fail sets the sticky error; the reader then reads the replies of what is
+// in flight and closes the connection.
 func (t *Txn) fail(err error) {
 	t.errOnce.Do(func() {
 		t.err = err
 		close(t.dead)
-		t.conn.Close()
 	})
 }
 
 // Close ends the connection; the reader goroutine ends.
 func (t *Txn) Close() error {
 	t.fail(fmt.Errorf("forwarder: target %s: %w", t.addr, ErrClosed))
-	<-t.done
+	select {
+	case <-t.done:
+	case <-time.After(closeWait): // a server that does not answer: stop waiting
+		t.conn.Close()
+		<-t.done
+	}
 	return nil
 }
 
+// readLoop reads the replies of each batch. Once the Txn has failed, it
+// still reads those of every batch already written while the connection
+// holds: the server applies them, and the checkpoint must be read again
+// only once it has. Then it closes the connection.
 func (t *Txn) readLoop() {
 	defer close(t.done)
+	defer t.conn.Close()
 	defer func() { // release Drain waiters of batches never answered
 		for {
 			select {
@@ -285,6 +299,7 @@ func (t *Txn) readLoop() {
 		select {
 		case b = <-t.batches:
 		case <-t.dead:
+			t.drain()
 			return
 		}
 		err := t.readBatch(b)
@@ -292,8 +307,34 @@ func (t *Txn) readLoop() {
 			t.fail(err) // before Done: a Drain that wakes must see the error
 		}
 		t.idle.Done()
-		if err != nil {
+		var ae *AbortError
+		switch {
+		case errors.As(err, &ae):
+			t.drain() // the connection is sound
 			return
+		case err != nil:
+			return
+		}
+	}
+}
+
+// drain reads the replies of the batches written before the Txn failed,
+// and of one a Commit still writing adds, until none is left.
+func (t *Txn) drain() {
+	for {
+		select {
+		case b := <-t.batches:
+			err := t.readBatch(b)
+			t.idle.Done()
+			var ae *AbortError
+			if err != nil && !errors.As(err, &ae) {
+				return // the connection is gone: nothing more lands
+			}
+		default:
+			if t.sending.Load() == 0 && len(t.batches) == 0 {
+				return
+			}
+			time.Sleep(time.Millisecond)
 		}
 	}
 }
