@@ -102,6 +102,14 @@ func (o *syncOptions) validate() error {
 	if o.SnapshotCommands != snapshotAuto && o.SnapshotCommands != snapshotRestore {
 		return fmt.Errorf("--snapshot-commands must be auto or restore, not %q", o.SnapshotCommands)
 	}
+	switch o.Apply {
+	case applyAuto, applyRestore, applyRewrite:
+	default:
+		return fmt.Errorf("--apply must be auto, restore or rewrite, not %q", o.Apply)
+	}
+	if o.MaxRestoreBytes < 1 || o.BigValueElements < 0 {
+		return fmt.Errorf("--max-restore-bytes must be positive and --big-value-elements not negative")
+	}
 	if o.ExpireMargin < 0 {
 		return fmt.Errorf("--expire-margin must not be negative")
 	}
