@@ -212,3 +212,33 @@ func verifyClusters(t *testing.T, srcURL, dstURL string) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestClusterTargetConnectionsKilled: every client connection of each
+// target master is killed, six times, under live writes of every kind;
+// replicant reconnects each time, reads the replies of what is in flight,
+// goes on from the slot checkpoints, and the cluster ends equal to the
+// source.
+func TestClusterTargetConnectionsKilled(t *testing.T) {
+	src := startServer(t, redistest.Options{})
+	cl := startCluster(t, 3, 0)
+	ctx := context.Background()
+	r := startReplicant(t, "sync", "--source", url(src), "--target", "redis+cluster://"+strings.Join(cl.Addrs(), ","),
+		"--log-format", "json", "--state-dir", t.TempDir(), "--status-interval", "0", "--expire-margin", "30s")
+	r.waitOutput(t, `"message":"streaming"`, 60*time.Second)
+	live := startLive(t, src)
+	masters, err := cl.Masters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		time.Sleep(700 * time.Millisecond)
+		if err := masters[i%3].Client.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live.stop(t)
+	waitEqualCluster(t, src, cl, redistest.CompareOptions{Digest: true, SkipKeys: isReplicantKey, TTLTolerance: 32 * time.Second})
+	if n := strings.Count(r.out.String(), "applying the stream from its checkpoint"); n < 2 {
+		t.Fatalf("replicant went on from its checkpoints %d times: the kills did not reach it", n)
+	}
+}
