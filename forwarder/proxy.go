@@ -140,37 +140,27 @@ func dialProxy(ctx context.Context, cfg ProxyConfig) (ProxyConfig, net.Conn, *re
 func startProxy(cfg ProxyConfig, conn net.Conn, rd *resp.Reader, checkpoints bool) *Standalone {
 	f := newStandalone(cfg.Config, conn, rd)
 	f.log = f.log.With().Str("target_kind", "twemproxy").Logger()
-	go proxyReadLoop(f, checkpoints)
+	f.vet = proxyVet(f, checkpoints)
+	go f.readLoop()
 	f.log.Debug().Msg("connected to twemproxy")
 	return f
 }
 
-// proxyReadLoop is Standalone's readLoop with two more checks. A reply the
-// proxy made itself because a backend is out of reach fails the writer,
-// as a lost connection does, rather than counting as a refused command:
-// whether the command ran is unknown, so it must be applied again. With
-// checkpoints, an error reply to a checkpoint write (a kindRestore entry
-// of ProxyStream) fails it too, before its offset counts as applied.
-func proxyReadLoop(f *Standalone, checkpoints bool) {
-	defer close(f.done)
-	for {
-		rep, err := f.rd.ReadReply()
-		if err != nil {
-			f.fail(f.lost(err))
-			return
-		}
-		if err := proxyFault(f.addr, &rep); err != nil {
-			f.fail(err)
-			return
+// proxyVet is the reply check of a proxy writer. A reply the proxy made
+// itself because a backend is out of reach fails the writer, as a lost
+// connection does, rather than counting as a refused command: whether the
+// command ran is unknown, so it must be applied again. With checkpoints,
+// an error reply to a checkpoint write (a kindRestore entry of ProxyStream)
+// fails it too, before its offset counts as applied.
+func proxyVet(f *Standalone, checkpoints bool) func(*resp.Reply) error {
+	return func(rep *resp.Reply) error {
+		if err := proxyFault(f.addr, rep); err != nil {
+			return err
 		}
 		if checkpoints && rep.Err() != nil && f.headKind() == kindRestore {
-			f.fail(fmt.Errorf("forwarder: twemproxy %s refused the checkpoint write: %w", f.addr, rep.Err()))
-			return
+			return fmt.Errorf("forwarder: twemproxy %s refused the checkpoint write: %w", f.addr, rep.Err())
 		}
-		if err := f.handle(&rep); err != nil {
-			f.fail(err)
-			return
-		}
+		return nil
 	}
 }
 
@@ -593,7 +583,7 @@ func (p *ProxyStream) Commit(cp Checkpoint, marker string) error {
 		val = cp.String()
 	}
 	// kindRestore: its replies count apart from the stream's commands
-	// (Stats.Restored), and proxyReadLoop fails the writer on an error.
+	// (Stats.Restored), and proxyVet fails the writer on an error.
 	e := entry{kind: kindRestore, offset: cp.Offset}
 	if err := p.f.send(e, [][]byte{argSet, p.key, []byte(val)}); err != nil {
 		return err

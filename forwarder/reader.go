@@ -17,6 +17,12 @@ func (f *Standalone) readLoop() {
 			f.fail(f.lost(err))
 			return
 		}
+		if f.vet != nil {
+			if err := f.vet(&rep); err != nil {
+				f.fail(err)
+				return
+			}
+		}
 		if err := f.handle(&rep); err != nil {
 			f.fail(err)
 			return

@@ -56,6 +56,10 @@ type Standalone struct {
 	applied atomic.Int64
 	stats   counters
 
+	// vet, when set before the reader starts, sees each reply before it is
+	// accounted for; an error fails the writer (the reader goroutine's).
+	vet func(rep *resp.Reply) error
+
 	queued []label // reader goroutine only: commands queued in the current MULTI
 }
 
