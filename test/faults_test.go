@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,9 +161,10 @@ func TestSourceLinkKilledMidSnapshot(t *testing.T) {
 	src := startServer(t, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
 	dst := startServer(t, redistest.Options{})
 	ctx := context.Background()
-	if err := src.Client.Do(ctx, "DEBUG", "POPULATE", 200000, "big", 100).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// 200,000 keys of 128 random bytes: an RDB of about 30 MB that does
+	// not compress, larger than what the socket buffers between the two
+	// can hold, so that killing the link cuts the snapshot for sure.
+	fillRandom(t, src, 200000, 128)
 	// A window of 8 unanswered commands makes the restore slow enough to
 	// cut in the middle.
 	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--window", "8",
@@ -379,4 +381,22 @@ func TestExactlyOnceAcrossOutageAndCrash(t *testing.T) {
 		t.Fatalf("exit status %d", code)
 	}
 	assertEqualAfterStop(t, src, dst, faultMargin)
+}
+
+// fillRandom writes n string keys of size random bytes each.
+func fillRandom(t *testing.T, s *redistest.Server, n, size int) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(1))
+	val := make([]byte, size)
+	p := s.Client.Pipeline()
+	for i := range n {
+		rng.Read(val)
+		p.Set(ctx, "big:"+strconv.Itoa(i), string(val), 0)
+		if p.Len() == 1000 || i == n-1 {
+			if _, err := p.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
