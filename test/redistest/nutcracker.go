@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -57,8 +56,7 @@ type Nutcracker struct {
 	pidPath string
 	logPath string
 	outPath string
-	exited  chan struct{}
-	waitErr error
+	child
 	stopped sync.Once
 	stopErr error
 }
@@ -128,10 +126,10 @@ func startNutcrackerOnce(ctx context.Context, backends []*Server, o NutcrackerOp
 		StatsAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(statsPort)),
 		Dir:        dir,
 		ConfigPath: filepath.Join(dir, "nutcracker.yml"),
-		opts:       o, exited: make(chan struct{}),
-		pidPath: filepath.Join(dir, "nutcracker.pid"),
-		logPath: filepath.Join(dir, "nutcracker.log"),
-		outPath: filepath.Join(dir, "stdout.log"),
+		opts:       o,
+		pidPath:    filepath.Join(dir, "nutcracker.pid"),
+		logPath:    filepath.Join(dir, "nutcracker.log"),
+		outPath:    filepath.Join(dir, "stdout.log"),
 	}
 	if err := os.WriteFile(n.ConfigPath, nutcrackerConfig(n.Addr, backends, o), 0o644); err != nil {
 		n.Stop()
@@ -179,53 +177,22 @@ func orDefault(v, def string) string {
 }
 
 func (n *Nutcracker) spawn(statsPort int) error {
-	out, err := os.Create(n.outPath)
-	if err != nil {
-		return fmt.Errorf("redistest: %w", err)
-	}
-	defer out.Close()
 	args := []string{"-c", n.ConfigPath, "-s", strconv.Itoa(statsPort), "-a", "127.0.0.1",
 		"-p", n.pidPath, "-o", n.logPath}
 	if n.opts.MbufSize > 0 {
 		args = append(args, "-m", strconv.Itoa(n.opts.MbufSize))
 	}
-	n.cmd = exec.Command(n.opts.Binary, args...) // in the foreground: its pid is ours to stop
-	n.cmd.Dir = n.Dir
-	n.cmd.Stdout, n.cmd.Stderr = out, out
-	n.cmd.SysProcAttr = sysProcAttr()
-	if err := n.cmd.Start(); err != nil {
-		return fmt.Errorf("redistest: run %s: %w", n.opts.Binary, err)
-	}
-	go func() {
-		n.waitErr = n.cmd.Wait()
-		close(n.exited)
-	}()
-	return nil
+	return n.launch(n.opts.Binary, args, n.Dir, n.outPath)
 }
 
 // waitReady polls PING through the proxy until it answers, the process
 // exits or time runs out.
 func (n *Nutcracker) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		last = n.Client.Ping(pctx).Err()
-		pcancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-n.exited:
-			return n.startError(fmt.Errorf("exited: %v", n.waitErr))
-		case <-ctx.Done():
-			return n.startError(fmt.Errorf("no PING answer: %v (%w)", last, ctx.Err()))
-		case <-tick.C:
-		}
-	}
+	return n.child.waitReady(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return n.Client.Ping(ctx).Err()
+	}, n.startError)
 }
 
 func (n *Nutcracker) startError(err error) error {
@@ -240,10 +207,7 @@ func (n *Nutcracker) startError(err error) error {
 func (n *Nutcracker) Pid() int {
 	b, err := os.ReadFile(n.pidPath)
 	if err != nil {
-		if n.cmd != nil && n.cmd.Process != nil {
-			return n.cmd.Process.Pid
-		}
-		return 0
+		return n.pid()
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
@@ -266,29 +230,6 @@ func (n *Nutcracker) Stop() error {
 		n.stopErr = errors.Join(errs...)
 	})
 	return n.stopErr
-}
-
-func (n *Nutcracker) terminate() error {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return nil
-	}
-	for _, step := range []struct {
-		sig  syscall.Signal
-		wait time.Duration
-	}{{syscall.SIGTERM, stopTimeout}, {syscall.SIGKILL, killTimeout}} {
-		select {
-		case <-n.exited:
-			return nil
-		default:
-		}
-		n.cmd.Process.Signal(step.sig)
-		select {
-		case <-n.exited:
-			return nil
-		case <-time.After(step.wait):
-		}
-	}
-	return fmt.Errorf("redistest: nutcracker pid %d still running after SIGKILL", n.cmd.Process.Pid)
 }
 
 // LogTail returns the last lines of nutcracker's log and of its output.

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,12 +49,10 @@ type Server struct {
 	Dir    string        // the server's --dir, removed by Stop
 	Client *redis.Client // db 0, authenticated with Options.Password/Username
 
-	opts    Options
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once the process has been reaped
-	waitErr error         // cmd.Wait's result, valid after exited is closed
-	logPath string        // redis.log, written by the server
-	outPath string        // stdout+stderr of the process (early config errors)
+	opts Options
+	child
+	logPath string // redis.log, written by the server
+	outPath string // stdout+stderr of the process (early config errors)
 
 	mu      sync.Mutex
 	clients map[int]*redis.Client // by db, closed by Stop
@@ -112,7 +109,7 @@ func startOnce(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir,
-		opts: opts, exited: make(chan struct{}), clients: map[int]*redis.Client{},
+		opts: opts, clients: map[int]*redis.Client{},
 		logPath: filepath.Join(dir, "redis.log"), outPath: filepath.Join(dir, "stdout.log"),
 	}
 	if err := s.spawn(ctx); err != nil {
@@ -149,45 +146,12 @@ func (s *Server) args(ctx context.Context) []string {
 }
 
 func (s *Server) spawn(ctx context.Context) error {
-	out, err := os.Create(s.outPath)
-	if err != nil {
-		return fmt.Errorf("redistest: %w", err)
-	}
-	defer out.Close() // the child keeps its own descriptor
-	// Not CommandContext: the server outlives the ctx that bounds Start.
-	s.cmd = exec.Command(s.opts.Binary, s.args(ctx)...)
-	s.cmd.Dir = s.Dir
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = sysProcAttr()
-	if err := s.cmd.Start(); err != nil {
-		return fmt.Errorf("redistest: run %s: %w", s.opts.Binary, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	return nil
+	return s.launch(s.opts.Binary, s.args(ctx), s.Dir, s.outPath)
 }
 
 // waitReady polls PING until it answers, the process exits or time runs out.
 func (s *Server) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		if last = s.ping(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return s.startError(fmt.Errorf("exited: %v", s.waitErr))
-		case <-ctx.Done():
-			return s.startError(fmt.Errorf("no PING answer: %v (%w)", last, ctx.Err()))
-		case <-tick.C:
-		}
-	}
+	return s.child.waitReady(ctx, s.ping, s.startError)
 }
 
 // ping reports nil once the server accepts commands. NOAUTH counts as up: the
@@ -215,12 +179,7 @@ func (s *Server) cleanupFailed() {
 }
 
 // Pid is the process id of the server.
-func (s *Server) Pid() int {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
+func (s *Server) Pid() int { return s.pid() }
 
 // Exited is closed once the server process has ended and been reaped.
 func (s *Server) Exited() <-chan struct{} { return s.exited }
@@ -240,44 +199,9 @@ func (s *Server) Stop() error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) terminate() error {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return nil
-	}
-	if s.signal(syscall.SIGTERM) {
-		select {
-		case <-s.exited:
-			return nil
-		case <-time.After(stopTimeout):
-		}
-	}
-	return s.Kill()
-}
-
-// signal sends sig and reports whether the process was still running.
-func (s *Server) signal(sig syscall.Signal) bool {
-	select {
-	case <-s.exited:
-		return false
-	default:
-	}
-	return s.cmd.Process.Signal(sig) == nil
-}
-
 // Kill sends SIGKILL at once and waits (bounded) until the process is gone.
 // Dir and the log stay until Stop.
-func (s *Server) Kill() error {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return nil
-	}
-	s.signal(syscall.SIGKILL)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(killTimeout):
-		return fmt.Errorf("redistest: pid %d still running after SIGKILL", s.Pid())
-	}
-}
+func (s *Server) Kill() error { return s.kill() }
 
 // LogTail returns the last n lines of the server's log (and of its stdout and
 // stderr, where early configuration errors go).
@@ -361,7 +285,6 @@ func (s *Server) Restart(ctx context.Context) error {
 	if err := s.terminate(); err != nil {
 		return err
 	}
-	s.exited = make(chan struct{})
 	if err := s.spawn(ctx); err != nil {
 		return err
 	}
