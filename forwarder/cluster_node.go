@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/replicant/replicant/resp"
 )
@@ -108,24 +107,13 @@ func (n *clusterNode) readLoop() {
 // drain reads the replies of the parts written before the writer failed,
 // and of those a Commit still writing adds, until none is left.
 func (n *clusterNode) drain() {
-	for {
-		select {
-		case p := <-n.parts:
-			err := n.readPart(p)
-			p.batch.partFailed()
-			p.batch.partDone()
-			n.s.inflight.Done()
-			var ae *AbortError
-			if err != nil && !errors.As(err, &ae) {
-				return // the connection is gone: nothing more lands
-			}
-		default:
-			if n.s.sending.Load() == 0 && len(n.parts) == 0 {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	drainInFlight(n.parts, &n.s.sending, func(p *nodePart) error {
+		err := n.readPart(p)
+		p.batch.partFailed()
+		p.batch.partDone()
+		n.s.inflight.Done()
+		return err
+	})
 }
 
 // releaseUnread releases the waiters of parts whose replies were not read.

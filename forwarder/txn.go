@@ -321,17 +321,27 @@ func (t *Txn) readLoop() {
 // drain reads the replies of the batches written before the Txn failed,
 // and of one a Commit still writing adds, until none is left.
 func (t *Txn) drain() {
+	drainInFlight(t.batches, &t.sending, func(b *txnBatch) error {
+		err := t.readBatch(b)
+		t.idle.Done()
+		return err
+	})
+}
+
+// drainInFlight reads, with read, each item queued for the reader of a
+// failed writer, and those a writer still sending (sending above 0) adds,
+// until none is left or read says the connection is gone (an error other
+// than an *AbortError: nothing more lands).
+func drainInFlight[T any](queue chan T, sending *atomic.Int32, read func(T) error) {
 	for {
 		select {
-		case b := <-t.batches:
-			err := t.readBatch(b)
-			t.idle.Done()
+		case it := <-queue:
 			var ae *AbortError
-			if err != nil && !errors.As(err, &ae) {
-				return // the connection is gone: nothing more lands
+			if err := read(it); err != nil && !errors.As(err, &ae) {
+				return
 			}
 		default:
-			if t.sending.Load() == 0 && len(t.batches) == 0 {
+			if sending.Load() == 0 && len(queue) == 0 {
 				return
 			}
 			time.Sleep(time.Millisecond)
