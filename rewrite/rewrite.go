@@ -30,6 +30,28 @@ func TargetOf(version string) Target {
 	return Target{Streams: at(5, 0), Streams7: at(7, 0), Consumers: at(6, 2), FieldExpiry: at(7, 4)}
 }
 
+// RDBVersion is the RDB version a Redis of the given version writes, and
+// the newest whose DUMP payloads it takes.
+func RDBVersion(version string) int {
+	major, minor := parseVersion(version)
+	switch v := major*100 + minor; {
+	case v >= 704:
+		return 12
+	case v >= 702:
+		return 11
+	case v >= 700:
+		return 10
+	case v >= 500:
+		return 9
+	case v >= 400:
+		return 8
+	case v >= 302:
+		return 7
+	default:
+		return 6
+	}
+}
+
 func parseVersion(v string) (major, minor int) {
 	var rest string
 	if i := bytes.IndexByte([]byte(v), '.'); i >= 0 {

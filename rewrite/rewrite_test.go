@@ -107,3 +107,17 @@ func TestRewriteRefuses(t *testing.T) {
 		t.Fatalf("truncated payload: %v", err)
 	}
 }
+
+func TestVersions(t *testing.T) {
+	for v, want := range map[string]int{"7.4.1": 12, "8.0.2": 12, "7.2.4": 11, "7.0.15": 10, "6.2.14": 9, "5.0.0": 9, "4.0.14": 8, "3.2.12": 7, "2.8.24": 6} {
+		if got := RDBVersion(v); got != want {
+			t.Errorf("RDBVersion(%s) = %d, want %d", v, got, want)
+		}
+	}
+	if tg := TargetOf("7.0.15"); !tg.Streams || !tg.Streams7 || !tg.Consumers || tg.FieldExpiry {
+		t.Errorf("TargetOf(7.0.15) = %+v", tg)
+	}
+	if tg := TargetOf("4.0.14"); tg.Streams {
+		t.Errorf("TargetOf(4.0.14) = %+v", tg)
+	}
+}

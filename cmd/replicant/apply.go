@@ -50,7 +50,7 @@ func (s *syncer) planApply(ctx context.Context) *applyPlan {
 		return p
 	}
 	p.target = rewrite.TargetOf(version)
-	p.targetRDB = rdbVersionOf(version)
+	p.targetRDB = rewrite.RDBVersion(version)
 	if bulk > 0 && bulk < p.maxRestore {
 		p.maxRestore = bulk
 	}
@@ -90,29 +90,6 @@ func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
 	return info["Server"]["redis_version"], bulk, nil
 }
 
-// rdbVersionOf is the RDB version a Redis version writes, and the newest
-// whose DUMP payloads it takes.
-func rdbVersionOf(version string) int {
-	var major, minor int
-	fmt.Sscanf(version, "%d.%d", &major, &minor)
-	switch v := major*100 + minor; {
-	case v >= 704:
-		return 12
-	case v >= 702:
-		return 11
-	case v >= 700:
-		return 10
-	case v >= 500:
-		return 9
-	case v >= 400:
-		return 8
-	case v >= 302:
-		return 7
-	default:
-		return 6
-	}
-}
-
 // rewrites reports whether a key's payload goes as plain commands.
 func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
 	switch p.mode {
@@ -145,32 +122,30 @@ func (s *syncer) bigString() int64 {
 
 // rewriteBig streams a big value from the RDB to the target as commands.
 func (s *syncer) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
-	first := true
-	err := rewrite.Big(e.Key, e.Type, expireAt, e.Elements, func(args [][]byte) error {
-		err := s.fwd.Rewrite(e.DB, args, first)
-		first = false
-		return err
+	done, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
+		return rewrite.Big(e.Key, e.Type, expireAt, e.Elements, emit)
 	})
-	var ue *rewrite.UnrepresentableError
-	if errors.As(err, &ue) {
-		s.rewrites.unrepresentable.Add(1)
-		s.log.Warn().Str("key", ue.Key).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it")
-		return nil
-	}
-	if err == nil {
-		s.rewrites.rewritten.Add(1)
+	if done {
 		s.rewrites.big.Add(1)
 	}
 	return err
 }
 
-// rewriteKey sends a key as plain commands. A key the target cannot
-// represent is skipped with a warning and counted, or with --strict stops
-// the sync.
+// rewriteKey sends a key as plain commands.
 func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
-	first := true
 	o := rewrite.Options{Target: s.plan.target}
-	err := rewrite.Key(e.Key, e.Payload, expireAt, o, func(args [][]byte) error {
+	_, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
+		return rewrite.Key(e.Key, e.Payload, expireAt, o, emit)
+	})
+	return err
+}
+
+// rewriteWith sends the commands build emits for key e, and reports
+// whether the key was written. A key the target cannot represent is
+// skipped with a warning and counted, or with --strict stops the sync.
+func (s *syncer) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) error) error) (bool, error) {
+	first := true
+	err := build(func(args [][]byte) error {
 		err := s.fwd.Rewrite(e.DB, args, first)
 		first = false
 		return err
@@ -181,13 +156,14 @@ func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
 		s.rewrites.unrepresentable.Add(1)
 		s.log.Warn().Str("key", ue.Key).Int("db", e.DB).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it")
 		if s.opts.Strict {
-			return fatalError{fmt.Errorf("--strict: %w", err)}
+			return false, fatalError{fmt.Errorf("--strict: %w", err)}
 		}
-		return nil
+		return false, nil
 	case errors.Is(err, rewrite.ErrPayload):
-		return fatalError{fmt.Errorf("snapshot: key %q: %w", e.Key, err)}
-	case err == nil:
-		s.rewrites.rewritten.Add(1)
+		return false, fatalError{fmt.Errorf("snapshot: key %q: %w", e.Key, err)}
+	case err != nil:
+		return false, err
 	}
-	return err
+	s.rewrites.rewritten.Add(1)
+	return true, nil
 }
