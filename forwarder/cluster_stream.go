@@ -76,6 +76,7 @@ const closeWait = 30 * time.Second
 type streamBatch struct {
 	cp      Checkpoint
 	seq     int64
+	size    int // encoded bytes of its groups
 	steps   []*step
 	pending atomic.Int32 // parts not yet answered
 	failed  atomic.Bool  // a part was not applied: the batch is not
@@ -216,15 +217,7 @@ func (s *ClusterStream) Begin(db int) {
 }
 
 // Size returns the encoded bytes of the current batch's groups.
-func (s *ClusterStream) Size() int {
-	n := 0
-	for _, st := range s.cur.steps {
-		for _, g := range st.groups {
-			n += len(g.buf)
-		}
-	}
-	return n
-}
+func (s *ClusterStream) Size() int { return s.cur.size }
 
 // Dead is closed once the writer failed.
 func (s *ClusterStream) Dead() <-chan struct{} { return s.dead }
@@ -291,7 +284,9 @@ func (s *ClusterStream) addToSlot(slot int, args [][]byte, endOffset int64) {
 	}
 	g.starts = append(g.starts, len(g.buf))
 	g.offs = append(g.offs, endOffset)
+	before := len(g.buf)
 	g.buf = resp.AppendCommand(g.buf, args...)
+	b.size += len(g.buf) - before
 }
 
 // addBarrier appends a command applied alone, after everything before it.
