@@ -38,6 +38,10 @@ func (s *ClusterStream) Add(args [][]byte, endOffset int64) {
 		s.refuse(args, endOffset, fmt.Sprintf("db %d: %v", s.db, ErrClusterDB))
 		return
 	}
+	if why := s.table.refuses(args); why != "" {
+		s.refuse(args, endOffset, why) // it would abort its slot's whole group
+		return
+	}
 	at, ok := s.keyIndexes(args)
 	if !ok || len(at) == 0 {
 		if name == "PUBLISH" && len(args) > 1 {

@@ -40,6 +40,7 @@ type ClusterStream struct {
 	slots *slotMap
 	nodes map[string]*clusterNode
 	run   *clusterRunner // the committing goroutine's
+	table *commandTable  // what the first master's COMMAND says; nil if refused
 	base  *baseWriter
 
 	checkpoint Checkpoint
@@ -126,6 +127,9 @@ func DialClusterStream(ctx context.Context, cfg ClusterConfig) (*ClusterStream, 
 		c := cfg.Config
 		c.Addr = addr
 		conn, rd, err := connect(ctx, c)
+		if err == nil && s.table == nil {
+			s.table, err = readCommandTable(conn, rd, addr)
+		}
 		if err != nil {
 			s.Close()
 			return nil, err

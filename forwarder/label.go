@@ -21,6 +21,18 @@ func (l label) String() string {
 	return string(l.name) + " " + strconv.Quote(string(l.arg))
 }
 
+// labelOfArgs names a command given as arguments.
+func labelOfArgs(args [][]byte) label {
+	var l label
+	if len(args) > 0 {
+		l.name = bytes.ToUpper(args[0])
+	}
+	if len(args) > 1 {
+		l.arg = args[1][:min(len(args[1]), maxLabelArg)]
+	}
+	return l
+}
+
 // labelOf parses the name and first argument back from an encoded command.
 func labelOf(cmd []byte) label {
 	_, rest, ok := header(cmd, '*')

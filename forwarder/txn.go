@@ -18,20 +18,34 @@ import (
 
 // Txn applies the live stream to a standalone target in atomic batches:
 //
+//	WATCH <key>, EVAL <fence> <key> <previous checkpoint>,
 //	MULTI, SELECT <db>, the batch's commands, SELECT 0, SET <key> "<replid> <offset>", EXEC
 //
 // so that the checkpoint key always names exactly the offset the target
 // holds: after any crash or outage, applying again from the checkpoint
 // applies nothing twice and misses nothing.
 //
+// Batches are pipelined, so the server runs batch n+1 before the writer
+// reads batch n's reply. When batch n is not applied (EXECABORT), the
+// checkpoint key still holds batch n-1's value; the fence script of batch
+// n+1 sees that it is not batch n's and touches the watched key, so EXEC
+// of n+1 discards it too, and so on down the pipeline: no batch after one
+// that did not apply is applied, and the checkpoint never passes it.
+//
+// Commands the target does not know, or sent with a count of arguments it
+// refuses (its COMMAND table, read on connecting), would abort a whole
+// batch: they are left out alone, counted and logged.
+//
 // Begin, Add, Commit and Drain must be called from one goroutine; Applied,
 // Stats, Err and Close from any.
 type Txn struct {
-	addr string
-	key  []byte
-	log  zerolog.Logger
-	conn net.Conn
-	rd   *resp.Reader
+	addr  string
+	key   []byte
+	log   zerolog.Logger
+	conn  net.Conn
+	rd    *resp.Reader
+	table *commandTable // nil: the target refused COMMAND
+	prev  []byte        // what the checkpoint key holds once every batch sent applied
 
 	cur     *txnBatch
 	batches chan *txnBatch // committed, awaiting EXEC's reply; bounds the pipeline
@@ -45,10 +59,11 @@ type Txn struct {
 	commands   atomic.Int64
 	errors     atomic.Int64
 
-	errOnce sync.Once
-	err     error
-	dead    chan struct{}
-	done    chan struct{}
+	errOnce  sync.Once
+	err      error
+	diverged atomic.Bool // a batch applied after one that did not
+	dead     chan struct{}
+	done     chan struct{}
 }
 
 // Checkpoint is what the checkpoint key says the target holds: the
@@ -72,10 +87,14 @@ func (c Checkpoint) String() string {
 type AbortError struct {
 	Transient bool
 	Redirect  bool             // a cluster slot moved (MOVED, ASK): send again at once
+	Fenced    bool             // discarded because a batch before it was not applied
 	Refused   map[int64]string // end offset → "COMMAND key: error"
 }
 
 func (e *AbortError) Error() string {
+	if e.Fenced {
+		return "target discarded a batch: the checkpoint key was not as the batches before it left it"
+	}
 	if e.Transient {
 		return "target refused a batch for now (EXECABORT); it will be sent again"
 	}
@@ -87,7 +106,7 @@ func (e *AbortError) Error() string {
 }
 
 type txnBatch struct {
-	buf    []byte  // MULTI ... EXEC, encoded
+	buf    []byte  // WATCH ... EXEC, encoded
 	starts []int   // where each of the caller's commands starts in buf
 	offs   []int64 // the stream offset just after each
 	end    int64
@@ -110,6 +129,13 @@ func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
 	if err := t.readCheckpoint(); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	if t.table, err = readCommandTable(conn, rd, cfg.Addr); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if t.table == nil {
+		t.log.Warn().Msg("target refuses COMMAND: a command it does not know aborts its whole batch, which is then sent again without it")
 	}
 	go t.readLoop()
 	return t, nil
@@ -136,6 +162,7 @@ func (t *Txn) readCheckpoint() error {
 	}
 	if !reps[1].IsNil {
 		t.found = true
+		t.prev = append([]byte(nil), reps[1].Str...)
 		t.checkpoint, t.valid = ParseCheckpoint(string(reps[1].Str))
 	}
 	return nil
@@ -164,16 +191,25 @@ func (t *Txn) Checkpoint() (cp Checkpoint, found, ok bool) { return t.checkpoint
 // Begin starts a batch whose first command runs in db.
 func (t *Txn) Begin(db int) {
 	b := &txnBatch{buf: make([]byte, 0, 4096)}
+	b.buf = resp.AppendCommand(b.buf, []byte("WATCH"), t.key)
+	b.buf = resp.AppendCommand(b.buf, []byte("EVAL"), fenceScript, []byte("1"), t.key, t.prev)
 	b.buf = resp.AppendCommandString(b.buf, "MULTI")
 	b.buf = resp.AppendCommandString(b.buf, "SELECT", strconv.Itoa(db))
 	t.cur = b
 }
 
 // Add appends one command of the stream; endOffset is the offset just after
-// it. args are copied.
+// it. args are copied. A command the target would refuse when queued is
+// left out, counted and logged.
 func (t *Txn) Add(args [][]byte, endOffset int64) {
 	if len(args) > 0 && (is(args[0], "MULTI") || is(args[0], "EXEC")) {
 		return // the batch is one transaction already
+	}
+	if why := t.table.refuses(args); why != "" {
+		t.errors.Add(1)
+		t.log.Warn().Str("cmd", labelOfArgs(args).String()).Str("error", why).Int64("offset", endOffset).
+			Msg("target refused a command; left out, the rest of its batch goes on")
+		return
 	}
 	b := t.cur
 	b.starts = append(b.starts, len(b.buf))
@@ -199,6 +235,7 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 	b.buf = resp.AppendCommandString(b.buf, "SELECT", "0")
 	b.buf = resp.AppendCommand(b.buf, []byte("SET"), t.key, []byte(val))
 	b.buf = resp.AppendCommandString(b.buf, "EXEC")
+	t.prev = []byte(val) // what the next batch's fence expects
 	t.sending.Add(1)
 	defer t.sending.Add(-1)
 	t.idle.Add(1)
@@ -243,14 +280,24 @@ func (t *Txn) SetApplied(off int64) { t.applied.Store(off) }
 // Counts returns the commands applied and those the target refused.
 func (t *Txn) Counts() (applied, refused int64) { return t.commands.Load(), t.errors.Load() }
 
-// Err returns the sticky error, nil while healthy.
+// ErrDiverged means a batch was applied after one that was not, so the
+// target misses the commands of that one and the checkpoint says it holds
+// them. The fence of each batch prevents it; should the fence itself fail,
+// only a full resync makes the target equal to the source again.
+var ErrDiverged = errors.New("a batch was applied after one that was not: the target misses writes")
+
+// Err returns the sticky error, nil while healthy. Once the writer is
+// closed it wraps ErrDiverged if a batch applied after one that did not.
 func (t *Txn) Err() error {
 	select {
 	case <-t.dead:
-		return t.err
 	default:
 		return nil
 	}
+	if t.diverged.Load() {
+		return fmt.Errorf("forwarder: target %s: %w (after: %v)", t.addr, ErrDiverged, t.err)
+	}
+	return t.err
 }
 
 // Dead is closed once the Txn has failed.
@@ -299,7 +346,7 @@ func (t *Txn) readLoop() {
 		select {
 		case b = <-t.batches:
 		case <-t.dead:
-			t.drain()
+			t.drain(false)
 			return
 		}
 		err := t.readBatch(b)
@@ -310,7 +357,7 @@ func (t *Txn) readLoop() {
 		var ae *AbortError
 		switch {
 		case errors.As(err, &ae):
-			t.drain() // the connection is sound
+			t.drain(true) // the connection is sound
 			return
 		case err != nil:
 			return
@@ -319,11 +366,19 @@ func (t *Txn) readLoop() {
 }
 
 // drain reads the replies of the batches written before the Txn failed,
-// and of one a Commit still writing adds, until none is left.
-func (t *Txn) drain() {
+// and of one a Commit still writing adds, until none is left. lost says a
+// batch before them was not applied: none of them may be.
+func (t *Txn) drain(lost bool) {
 	drainInFlight(t.batches, &t.sending, func(b *txnBatch) error {
 		err := t.readBatch(b)
 		t.idle.Done()
+		if err == nil && lost {
+			t.diverged.Store(true)
+			t.log.Error().Int64("offset", b.end).Msg("target applied a batch after one it did not: " + ErrDiverged.Error())
+		}
+		if err != nil {
+			lost = true
+		}
 		return err
 	})
 }
@@ -349,9 +404,13 @@ func drainInFlight[T any](queue chan T, sending *atomic.Int32, read func(T) erro
 	}
 }
 
-// readBatch reads MULTI's reply, one QUEUED (or error) per queued command,
-// then EXEC's.
+// readBatch reads the replies of WATCH, of the fence, of MULTI, one QUEUED
+// (or error) per queued command, then EXEC's.
 func (t *Txn) readBatch(b *txnBatch) error {
+	fenced, err := t.readFence()
+	if err != nil {
+		return err
+	}
 	n := len(b.starts) + 3 // SELECT db, the commands, SELECT 0, SET
 	var queued []resp.Reply
 	for i := 0; i < n+1; i++ {
@@ -376,7 +435,45 @@ func (t *Txn) readBatch(b *txnBatch) error {
 		t.applied.Store(b.end)
 		return nil
 	}
+	if exec.IsNil && fenced {
+		return &AbortError{Transient: true, Fenced: true}
+	}
 	return t.aborted(b, queued[:n], &exec)
+}
+
+// fenceScript touches the watched checkpoint key (KEYS[1]) unless it holds
+// ARGV[1], what the batches sent before this one wrote: then EXEC discards
+// this batch. Modifying the key by a TTL set and removed needs no memory,
+// so it works on a target at its maxmemory. Returns 1 when it touched.
+var fenceScript = []byte(`local v = redis.call('GET', KEYS[1]) or ''
+if v == ARGV[1] then return 0 end
+if v == '' then
+  redis.call('SET', KEYS[1], '')
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], '1000000000000')
+  redis.call('PERSIST', KEYS[1])
+end
+return 1`)
+
+// readFence reads the replies of WATCH and of the fence script: fenced
+// is true when the script found the checkpoint not as the batches before
+// left it (one of them was not applied, or someone else wrote the key).
+func (t *Txn) readFence() (fenced bool, err error) {
+	for i := range 2 {
+		rep, err := t.rd.ReadReply()
+		if err != nil {
+			return false, fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+		}
+		if err := rep.Err(); err != nil {
+			// The batch goes on unfenced; drain notices if it applied
+			// after one that did not.
+			t.log.Warn().Err(err).Msg("target: the checkpoint fence failed")
+			continue
+		}
+		fenced = i == 1 && rep.Int == 1
+	}
+	return fenced, nil
 }
 
 // results counts and logs the outcome of each of the caller's commands.

@@ -83,6 +83,7 @@ func TestTxnBatchesAndCheckpoint(t *testing.T) {
 func TestTxnAbortNamesRefusedCommands(t *testing.T) {
 	s := startRedis(t)
 	tx := dialTxnTest(t, s)
+	tx.table = nil // as for a target that refuses COMMAND
 	tx.Begin(0)
 	tx.Add(cmd("SET", "b", "1"), 10)
 	tx.Add(cmd("NOSUCHCOMMAND", "b"), 20)
@@ -112,5 +113,113 @@ func TestParseCheckpoint(t *testing.T) {
 		if _, got := ParseCheckpoint(in); got != ok {
 			t.Errorf("%q: ok=%v", in, got)
 		}
+	}
+}
+
+// TestTxnFenceStopsBatchesAfterAbort: batches pipelined behind one the
+// target aborts are discarded too, so the checkpoint stays at the last
+// batch before the aborted one and nothing after it is applied.
+func TestTxnFenceStopsBatchesAfterAbort(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	tx.table = nil // let the unknown command reach the target and abort its batch
+	batches := []struct {
+		args [][]byte
+		off  int64
+	}{
+		{cmd("SET", "a", "1"), 10},
+		{cmd("NOSUCHCOMMAND", "b"), 20},
+		{cmd("SET", "c", "1"), 30},
+		{cmd("SET", "d", "1"), 40},
+	}
+	for _, b := range batches {
+		tx.Begin(0)
+		tx.Add(b.args, b.off)
+		if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: b.off}, ""); err != nil {
+			break // the abort may already be known
+		}
+	}
+	err := drainTxn(t, tx)
+	var ae *AbortError
+	if !errors.As(err, &ae) || ae.Transient || !strings.Contains(ae.Refused[20], "NOSUCHCOMMAND") {
+		t.Fatalf("got %v", err)
+	}
+	tx.Close()
+	if errors.Is(tx.Err(), ErrDiverged) {
+		t.Fatalf("diverged: %v", tx.Err())
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer c.Close()
+	if n, _ := c.Exists(context.Background(), "c", "d").Result(); n != 0 {
+		t.Fatal("a batch after the aborted one was applied")
+	}
+	cp, _, ok := dialTxnTest(t, s).Checkpoint()
+	if !ok || cp.Offset != 10 {
+		t.Fatalf("checkpoint %+v ok=%v, want offset 10", cp, ok)
+	}
+}
+
+// TestTxnFenceOnForeignWrite: a checkpoint key changed by someone else
+// discards the next batch.
+func TestTxnFenceOnForeignWrite(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	tx.Begin(0)
+	tx.Add(cmd("SET", "a", "1"), 10)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 10}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := drainTxn(t, tx); err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer c.Close()
+	if err := c.Set(context.Background(), "ckpt", "someone else", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	tx.Begin(0)
+	tx.Add(cmd("SET", "b", "1"), 20)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 20}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var ae *AbortError
+	if err := drainTxn(t, tx); !errors.As(err, &ae) || !ae.Fenced {
+		t.Fatalf("got %v, want a fenced batch", err)
+	}
+	if n, _ := c.Exists(context.Background(), "b").Result(); n != 0 {
+		t.Fatal("the fenced batch was applied")
+	}
+	if v, _ := c.Get(context.Background(), "ckpt").Result(); v != "someone else" {
+		t.Fatalf("checkpoint %q", v)
+	}
+}
+
+// TestTxnLeavesOutRefusedCommands: commands the target's COMMAND table
+// says it refuses (unknown, wrong arity) are left out alone and counted;
+// the rest of the batch lands with its checkpoint.
+func TestTxnLeavesOutRefusedCommands(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	tx.Begin(0)
+	tx.Add(cmd("SET", "a", "1"), 10)
+	tx.Add(cmd("NOSUCHCOMMAND", "a"), 20)
+	tx.Add(cmd("get", "a", "b"), 30)
+	tx.Add(cmd("Incr", "a"), 40)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 40}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := drainTxn(t, tx); err != nil {
+		t.Fatal(err)
+	}
+	if applied, refused := tx.Counts(); applied != 2 || refused != 2 {
+		t.Fatalf("counts %d applied, %d refused", applied, refused)
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer c.Close()
+	if v, _ := c.Get(context.Background(), "a").Result(); v != "2" {
+		t.Fatalf("a = %q", v)
+	}
+	if tx.Applied() != 40 {
+		t.Fatalf("applied %d", tx.Applied())
 	}
 }

@@ -81,7 +81,7 @@ func (a *applier) run(ctx context.Context) {
 		}
 		var ae *forwarder.AbortError
 		switch {
-		case errors.Is(err, errTargetLostData):
+		case errors.Is(err, errTargetLostData), errors.Is(err, forwarder.ErrDiverged):
 			a.s.requestFullResync(err)
 			return
 		case errors.As(err, &ae) && ae.Redirect:
@@ -89,9 +89,7 @@ func (a *applier) run(ctx context.Context) {
 			time.Sleep(20 * time.Millisecond) // an ASK lasts while the slot migrates
 			continue
 		case errors.As(err, &ae) && !ae.Transient:
-			for off, what := range ae.Refused {
-				a.skip[off] = what
-			}
+			a.skipRefused(ae.Refused)
 			continue // at once, without the refused commands
 		}
 		if time.Since(started) > time.Minute {
@@ -124,7 +122,30 @@ func (a *applier) session(ctx context.Context) error {
 	t.SetApplied(cp.Offset)
 	a.txn.Store(box)
 	a.s.log.Info().Int64("offset", cp.Offset).Int("db", cp.DB).Msg("target: applying the stream from its checkpoint")
-	return a.applyFrom(ctx, t, cp)
+	err = a.applyFrom(ctx, t, cp)
+	t.Close() // waits for the replies in flight: they may tell of a divergence
+	if terr := t.Err(); errors.Is(terr, forwarder.ErrDiverged) {
+		return terr
+	}
+	return err
+}
+
+// skipRefused adds the commands a target refused for good to those left
+// out from now on, each counted once. Entries the target's checkpoint has
+// passed are dropped, so the map holds only what may be replayed.
+func (a *applier) skipRefused(refused map[int64]string) {
+	applied := a.Applied()
+	for off := range a.skip {
+		if off <= applied {
+			delete(a.skip, off)
+		}
+	}
+	for off, what := range refused {
+		if _, seen := a.skip[off]; !seen && off > applied {
+			a.skip[off] = what
+			a.refused.Add(1)
+		}
+	}
 }
 
 // retire closes t and keeps its counts.
@@ -236,7 +257,6 @@ func (b *batcher) add(args [][]byte, size int) {
 	default:
 		if what, bad := b.a.skip[b.off]; bad {
 			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
-			b.a.refused.Add(1)
 			return
 		}
 		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
