@@ -17,5 +17,10 @@
 //	defer m.Close()
 //
 // A RESP endpoint on an address other than loopback must have a password:
-// Listen refuses to start without one (CheckAddr says why).
+// Listen refuses to start without one (CheckAddr says why). Every client is
+// bounded: the endpoint serves MaxClients at once, reads commands of a few
+// KB before AUTH (64 KB after) and closes a client that sends more, gives
+// a client AuthTimeout to authenticate, and answers a wrong AUTH late. The
+// metrics endpoint has no password; IsLoopback tells a caller whether to
+// warn about its address.
 package admin

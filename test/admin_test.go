@@ -1,9 +1,15 @@
 package test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -277,4 +283,157 @@ func TestCutoverTimeout(t *testing.T) {
 		t.Fatalf("exit status %d", code)
 	}
 	assertEqualAfterStop(t, src, dst, faultMargin)
+}
+
+// TestAdminHostileClient: unauthenticated clients of a sync's admin
+// endpoint (with a password) send a 400 MB line, then a 1 GB bulk header
+// and its bytes. Each is cut off after a few KB, replicant's RSS grows by
+// less than 64 MB, a wrong AUTH is answered late, and a client with the
+// password is served afterwards.
+func TestAdminHostileClient(t *testing.T) {
+	r, adminAddr := startAdminSync(t)
+	pid := r.cmd.Process.Pid
+	before := rssMB(t, pid)
+	const bound = 64 // MB of growth allowed
+	for _, h := range []struct {
+		name, head string
+		size       int64
+	}{
+		{"a 400 MB line", "", 400 << 20},
+		{"a 1 GB bulk header and its bytes", "*1\r\n$1000000000\r\n", 1000000000},
+	} {
+		sent := flood(t, adminAddr, h.head, h.size, func(sent int64) {
+			if grown := rssMB(t, pid) - before; grown > bound {
+				t.Fatalf("%s: RSS grew by %d MB after %d MB sent", h.name, grown, sent>>20)
+			}
+		})
+		grown := rssMB(t, pid) - before
+		t.Logf("%s: cut off after %d KB sent (socket buffers included); RSS %d MB before, grew by %d MB", h.name, sent>>10, before, grown)
+		if sent > bound<<20 || grown > bound {
+			t.Fatalf("%s: %d MB sent before the endpoint closed, RSS grew by %d MB", h.name, sent>>20, grown)
+		}
+	}
+
+	ctx := context.Background()
+	wrong := redis.NewClient(&redis.Options{Addr: adminAddr, Password: "guess", Protocol: 2, DisableIndentity: true, MaxRetries: -1})
+	defer wrong.Close()
+	start := time.Now()
+	if err := wrong.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("PING with a wrong password: %v", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("a wrong AUTH was answered after %v: no delay", d)
+	}
+	adm := redis.NewClient(&redis.Options{Addr: adminAddr, Password: "pw", Protocol: 2, DisableIndentity: true, MaxRetries: -1})
+	defer adm.Close()
+	waitInfo(t, adm, 5*time.Second, "phase is streaming", func(m map[string]string) bool { return m["phase"] == "streaming" })
+}
+
+// flood connects to addr, writes head and then size bytes of 'x' in 1 MB
+// chunks, calling check every 16 MB. It returns how much was written when
+// the server cut the connection, and fails the test if the server neither
+// reads nor closes for 10 s or does not close at all.
+func flood(t *testing.T, addr, head string, size int64, check func(sent int64)) int64 {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, werr := c.Write([]byte(head))
+	sent := int64(0)
+	for werr == nil && sent < size {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		var n int
+		n, werr = c.Write(chunk)
+		sent += int64(n)
+		if sent%(16<<20) == 0 {
+			check(sent)
+		}
+	}
+	var ne net.Error
+	if werr == nil || (errors.As(werr, &ne) && ne.Timeout()) {
+		t.Fatalf("%d MB sent, the connection is still open (%v)", sent>>20, werr)
+	}
+	// Whatever was answered, the next read ends: EOF or a reset.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := io.Copy(io.Discard, c)
+	if errors.As(rerr, &ne) && ne.Timeout() {
+		t.Fatal("the endpoint stopped reading but kept the connection open")
+	}
+	return sent
+}
+
+// rssMB is the resident set size of process pid in MB.
+func rssMB(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return kb >> 10
+}
+
+// TestAdminConnectionCap: the admin endpoint serves 64 connections at
+// once; the next is answered "max number of clients reached" and closed,
+// and one is accepted again once another leaves.
+func TestAdminConnectionCap(t *testing.T) {
+	_, adminAddr := startAdminSync(t)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	ask := func(c net.Conn) (string, error) { // PING, read one line
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+			return "", err
+		}
+		return bufio.NewReader(c).ReadString('\n')
+	}
+	for i := 0; i < 64; i++ {
+		c, err := net.Dial("tcp", adminAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if line, err := ask(c); err != nil || !strings.HasPrefix(line, "-NOAUTH") {
+			t.Fatalf("connection %d: %q %v", i+1, line, err)
+		}
+	}
+	extra, err := net.Dial("tcp", adminAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(extra)
+	if err != nil || string(got) != "-ERR max number of clients reached\r\n" {
+		t.Fatalf("connection 65: %q %v, want the refusal then EOF", got, err)
+	}
+	conns[0].Close()
+	adm := redis.NewClient(&redis.Options{Addr: adminAddr, Password: "pw", Protocol: 2, DisableIndentity: true, MaxRetries: -1})
+	defer adm.Close()
+	waitInfo(t, adm, 5*time.Second, "a connection served once one left", func(m map[string]string) bool { return m["phase"] == "streaming" })
+}
+
+// startAdminSync runs a sync of an empty source with --admin on a free
+// loopback port and password "pw", and waits until it streams.
+func startAdminSync(t *testing.T) (*replicant, string) {
+	t.Helper()
+	src := startServer(t, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	dst := startServer(t, redistest.Options{})
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--log-format", "json",
+		"--admin", adminAddr, "--admin-password", "pw", "--status-interval", "0")
+	r.waitOutput(t, `"message":"streaming"`, 30*time.Second)
+	return r, adminAddr
 }

@@ -81,6 +81,9 @@ func listenEndpoints(o syncOptions, p admin.Provider, log zerolog.Logger) (func(
 		closers = append(closers, m.Close)
 		go m.Serve()
 		log.Info().Str("addr", m.Addr()).Msg("metrics listening (/metrics, /healthz)")
+		if loop, _ := admin.IsLoopback(m.Addr()); !loop {
+			log.Warn().Str("addr", m.Addr()).Msg("--metrics is not on a loopback address and has no password: anyone who can reach it reads the sync's figures and addresses")
+		}
 	}
 	return closeAll, nil
 }
