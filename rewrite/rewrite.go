@@ -114,6 +114,12 @@ func Key(key, payload []byte, expireAtMs int64, o Options, emit func(args [][]by
 			return fmt.Errorf("%w: %v", ErrPayload, err)
 		}
 		write = func() error { return e.stream(s) }
+	} else if len(payload) > 10 && isList(payload[0]) {
+		items, err := decodeList(payload[0], payload[1:len(payload)-10])
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrPayload, err)
+		}
+		write = func() error { return e.chunks("RPUSH", items, 1) }
 	} else {
 		obj, err := decode(key, payload)
 		if err != nil {

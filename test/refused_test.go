@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	mrand "math/rand"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,4 +102,46 @@ func writeRounds(ctx context.Context, src *redistest.Server, w, n int, refused *
 		}
 	}
 	return nil
+}
+
+// TestBigElementListsRewritten: lists of every RDB encoding whose big
+// elements (1 B to 1 MiB; in quicklist 2, plain nodes followed by more
+// nodes, as Redis 7.2 and newer write them) are followed by others, in an
+// RDB 11 file, which a 7.0 target cannot RESTORE: each is rewritten as
+// RPUSH commands and lands element for element.
+func TestBigElementListsRewritten(t *testing.T) {
+	rng := mrand.New(mrand.NewSource(5))
+	elem := func(n int) []byte { b := make([]byte, n); rng.Read(b); return b }
+	nodes := [][][]byte{
+		{elem(9000)}, {elem(1), elem(100), elem(5000)}, {elem(1 << 20)}, {elem(70000)}, {elem(3), elem(16384)},
+	}
+	types := []byte{redistest.RDBList, redistest.RDBListZiplist, redistest.RDBListQuicklist, redistest.RDBListQuicklist2}
+	var keys []redistest.RDBKey
+	for _, typ := range types {
+		keys = append(keys, redistest.RDBKey{Key: "list:" + strconv.Itoa(int(typ)), Type: typ, Value: redistest.ListValue(typ, nodes)})
+	}
+	dst := startServer(t, redistest.Options{})
+	out := syncFixture(t, redistest.RDBFile(11, keys...), false, dst)
+	if !strings.Contains(out, `"rewritten":4`) {
+		t.Fatalf("the lists were not rewritten:\n%s", tail(out, 20))
+	}
+	ctx := context.Background()
+	for _, k := range keys {
+		got, err := dst.Client.LRange(ctx, k.Key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		for _, nd := range nodes {
+			for _, want := range nd {
+				if i >= len(got) || got[i] != string(want) {
+					t.Fatalf("%s: element %d differs (%d elements on the target)", k.Key, i, len(got))
+				}
+				i++
+			}
+		}
+		if i != len(got) {
+			t.Fatalf("%s: %d elements on the target, want %d", k.Key, len(got), i)
+		}
+	}
 }
