@@ -144,8 +144,10 @@ func (c *Conn) ping() error {
 		return err
 	}
 	switch {
-	case !strings.HasPrefix(reply, "-"):
+	case strings.HasPrefix(reply, "+"):
 		return nil
+	case !strings.HasPrefix(reply, "-"):
+		return fmt.Errorf("source %s: answered PING with %s: not a Redis server?", c.cfg.Addr, quote(reply))
 	case strings.HasPrefix(reply, "-NOAUTH"), strings.HasPrefix(reply, "-NOPERM"),
 		strings.HasPrefix(reply, "-ERR operation not permitted"):
 		return nil // AUTH comes next

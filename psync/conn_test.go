@@ -3,6 +3,7 @@ package psync
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,78 @@ func TestFallbackToSync(t *testing.T) {
 	args, end, err := c.ReadCommand()
 	if err != nil || string(args[0]) != "PING" || end != 14 {
 		t.Fatalf("args %q end %d err %v", args, end, err)
+	}
+}
+
+// TestNoFallbackOnOtherErrors: only an error saying PSYNC is unknown means
+// a master older than 2.8. Any other -ERR is a refusal reported as it is,
+// with no SYNC sent (SYNC would mean a full sync every time).
+func TestNoFallbackOnOtherErrors(t *testing.T) {
+	for reply, fallback := range map[string]bool{
+		"-ERR unknown command 'PSYNC'":                                     true,
+		"-ERR unknown command `PSYNC`, with args beginning with: `?` `-1`": true,
+		"-ERR SYNC and PSYNC are invalid with pending output":              false,
+		"-ERR Replica can't interact with the keyspace":                    false,
+		"-ERR wrong number of arguments for 'psync' command":               false,
+	} {
+		m := startFakeMaster(t, nil)
+		m.onPSYNC = func(dc redcon.DetachedConn, args []string) {
+			if args[0] == "PSYNC" {
+				raw(dc, reply+"\r\n")
+				cmd, err := dc.ReadCommand()
+				if err != nil {
+					return
+				}
+				m.record([]string{strings.ToUpper(string(cmd.Args[0]))})
+			}
+			raw(dc, "$4\r\nRDB!")
+			keepOpen(dc)
+		}
+		c, err := dialFake(t, m, Config{})
+		if fallback {
+			if err != nil || !c.Legacy() {
+				t.Errorf("%s: err %v, want a SYNC fallback", reply, err)
+			}
+			continue
+		}
+		var he *HandshakeError
+		if !errors.As(err, &he) || he.Step != "PSYNC" || !strings.Contains(err.Error(), reply[1:]) {
+			t.Errorf("%s: got %v, want the refusal", reply, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if slices.Contains(m.commands(), "SYNC") {
+			t.Errorf("%s: SYNC sent", reply)
+		}
+	}
+}
+
+// TestGarbageRepliesClipped: a server that answers with a long garbage line
+// gets an error that quotes a short part of it, not the whole line.
+func TestGarbageRepliesClipped(t *testing.T) {
+	garbage := strings.Repeat("\x00\x9f\x01~", 300)
+	for _, at := range []string{"PING", "PSYNC", "FULLRESYNC", "refusal"} {
+		m := startFakeMaster(t, func(dc redcon.DetachedConn, args []string) {
+			switch at {
+			case "PSYNC":
+				raw(dc, garbage+"\r\n")
+			case "FULLRESYNC":
+				raw(dc, "+FULLRESYNC "+garbage+"\r\n")
+			case "refusal":
+				raw(dc, "-"+garbage+"\r\n")
+			}
+			keepOpen(dc)
+		})
+		if at == "PING" {
+			m.ping = garbage
+		}
+		_, err := dialFake(t, m, Config{})
+		if err == nil {
+			t.Fatalf("%s: no error", at)
+		}
+		t.Logf("%s: %v", at, err)
+		if msg := err.Error(); len(msg) > 400 || !strings.Contains(msg, "…") {
+			t.Errorf("%s: error of %d bytes: %.500s", at, len(msg), msg)
+		}
 	}
 }
 

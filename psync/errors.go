@@ -3,6 +3,7 @@ package psync
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -13,6 +14,14 @@ var ErrRetryLater = errors.New("source not ready")
 // ErrClosed is returned by a Conn after Close.
 var ErrClosed = errors.New("psync: connection closed")
 
+// ErrLinkLost is wrapped by the error of a snapshot reader whose link ended
+// (closed by the master, broken, or silent past the read timeout) before
+// the payload's declared length or end marker arrived. It is never io.EOF
+// or io.ErrUnexpectedEOF, so that a decoder does not take a lost link for
+// a truncated RDB: the bytes that did arrive were not wrong, and a new
+// attempt may succeed.
+var ErrLinkLost = errors.New("link lost")
+
 // HandshakeError is a refusal by the master during the handshake.
 type HandshakeError struct {
 	Addr  string // the master's address
@@ -21,7 +30,7 @@ type HandshakeError struct {
 }
 
 func (e *HandshakeError) Error() string {
-	msg := fmt.Sprintf("source %s refused %s: %s", e.Addr, e.Step, e.Reply)
+	msg := fmt.Sprintf("source %s refused %s: %s", e.Addr, e.Step, printable(e.Reply))
 	if hint := e.hint(); hint != "" {
 		msg += " (" + hint + ")"
 	}
@@ -54,4 +63,36 @@ func isRetryable(reply string) bool {
 		strings.HasPrefix(reply, "MASTERDOWN") ||
 		strings.HasPrefix(reply, "BUSY") ||
 		strings.Contains(reply, "not connected with my master")
+}
+
+// maxQuoted bounds what a reply quoted into an error shows: a garbage line
+// from something that is not a Redis server can be kilobytes long.
+const maxQuoted = 64
+
+// quote returns s quoted for an error message. When the quoted form is
+// longer than maxQuoted, s is cut until its quoted form fits, and "…"
+// follows.
+func quote(s string) string {
+	if q := strconv.Quote(s); len(q) <= maxQuoted+2 {
+		return q
+	}
+	n := min(len(s), maxQuoted)
+	for n > 0 && len(strconv.Quote(s[:n])) > maxQuoted+2 {
+		n--
+	}
+	return strconv.Quote(s[:n]) + "…"
+}
+
+// printable returns a server's error message as it is when it reads as
+// one (printable ASCII, of a sane length), else quoted and cut.
+func printable(s string) string {
+	if len(s) > 256 {
+		return quote(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return quote(s)
+		}
+	}
+	return s
 }

@@ -17,6 +17,7 @@ import (
 type fakeMaster struct {
 	addr     string
 	password string
+	ping     string // the reply to PING, as a raw line; "" answers +PONG
 	onPSYNC  func(dc redcon.DetachedConn, args []string)
 	mu       sync.Mutex
 	seen     []string // commands received, space-joined
@@ -61,6 +62,10 @@ func (m *fakeMaster) handle(conn redcon.Conn, cmd redcon.Command) {
 	}
 	switch name {
 	case "PING":
+		if m.ping != "" {
+			conn.WriteRaw([]byte(m.ping + "\r\n"))
+			return
+		}
 		conn.WriteString("PONG")
 	case "AUTH":
 		if args[len(args)-1] != m.password {

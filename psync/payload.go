@@ -55,21 +55,21 @@ func (c *Conn) SnapshotRead() int64 {
 func newPayloadReader(br *bufio.Reader, line string) (*payloadReader, error) {
 	switch {
 	case strings.HasPrefix(line, "-"):
-		return nil, fmt.Errorf("master aborted the snapshot: %s", line[1:])
+		return nil, fmt.Errorf("master aborted the snapshot: %s", printable(line[1:]))
 	case strings.HasPrefix(line, "$EOF:"):
 		mark := line[len("$EOF:"):]
 		if len(mark) != eofMarkLen {
-			return nil, fmt.Errorf("malformed diskless payload header %q", line)
+			return nil, fmt.Errorf("malformed diskless payload header %s", quote(line))
 		}
 		return &payloadReader{br: br, size: -1, mark: []byte(mark)}, nil
 	case strings.HasPrefix(line, "$"):
 		n, err := strconv.ParseInt(line[1:], 10, 64)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("malformed payload header %q", line)
+			return nil, fmt.Errorf("malformed payload header %s", quote(line))
 		}
 		return &payloadReader{br: br, size: n, left: n}, nil
 	}
-	return nil, fmt.Errorf("expected the snapshot payload, got %q", line)
+	return nil, fmt.Errorf("expected the snapshot payload, got %s", quote(line))
 }
 
 // payloadReader returns the RDB bytes and never reads past them. With a
@@ -115,10 +115,23 @@ func (p *payloadReader) readSized(b []byte) (int, error) {
 	n, err := p.br.Read(b)
 	p.left -= int64(n)
 	p.read.Add(int64(n))
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	if err != nil {
+		return n, p.lost(err)
 	}
-	return n, err
+	return n, nil
+}
+
+// lost describes a link that ended inside the payload. A clean close
+// (io.EOF) is named as such; a broken link keeps its cause.
+func (p *payloadReader) lost(err error) error {
+	where := fmt.Sprintf("%d bytes, before the end marker", p.read.Load())
+	if p.mark == nil {
+		where = fmt.Sprintf("%d of %d bytes", p.size-p.left, p.size)
+	}
+	if err == io.EOF {
+		return fmt.Errorf("psync: read payload: %w: the master closed it after %s", ErrLinkLost, where)
+	}
+	return fmt.Errorf("psync: read payload: %w after %s: %w", ErrLinkLost, where, err)
 }
 
 // scan consumes what the bufio.Reader holds (reading more if it is empty),
@@ -126,10 +139,7 @@ func (p *payloadReader) readSized(b []byte) (int, error) {
 // everything that cannot belong to the marker to out.
 func (p *payloadReader) scan() error {
 	if _, err := p.br.Peek(1); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("read payload: %w", err)
+		return p.lost(err)
 	}
 	buf, _ := p.br.Peek(p.br.Buffered())
 	if i := p.markAcross(buf); i >= 0 {

@@ -70,23 +70,39 @@ func TestSizedPayloadStopsAtLength(t *testing.T) {
 	}
 }
 
+// TestTruncatedPayloads: a payload cut before its declared length or its
+// end marker is a lost link, not the end of the RDB: the error wraps
+// ErrLinkLost, and is not io.EOF or io.ErrUnexpectedEOF, which a decoder
+// would take for a truncated file.
 func TestTruncatedPayloads(t *testing.T) {
 	for _, header := range []string{"$EOF:" + testMark, "$100"} {
-		br := bufio.NewReader(strings.NewReader("short"))
-		p, err := newPayloadReader(br, header)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadAll(p); !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.Fatalf("%s: got %v, want unexpected EOF", header, err)
+		for name, src := range map[string]io.Reader{
+			"closed": strings.NewReader("short"),
+			"broken": io.MultiReader(strings.NewReader("short"), iotest.ErrReader(errors.New("connection reset by peer"))),
+		} {
+			br := bufio.NewReader(src)
+			p, err := newPayloadReader(br, header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(p)
+			if !errors.Is(err, ErrLinkLost) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				t.Fatalf("%s %s: got %v, want ErrLinkLost", header, name, err)
+			}
+			if header == "$100" && (string(got) != "short" || !strings.Contains(err.Error(), "5 of 100")) {
+				t.Fatalf("%s %s: read %q, error %v", header, name, got, err)
+			}
 		}
 	}
 }
 
 func TestPayloadHeaders(t *testing.T) {
-	for _, bad := range []string{"-ERR fork failed", "$EOF:short", "$-5", "$abc", "+OK"} {
-		if _, err := newPayloadReader(bufio.NewReader(strings.NewReader("")), bad); err == nil {
-			t.Errorf("%q: no error", bad)
+	for _, bad := range []string{"-ERR fork failed", "$EOF:short", "$-5", "$abc", "+OK", "$" + strings.Repeat("\x01", 1000)} {
+		_, err := newPayloadReader(bufio.NewReader(strings.NewReader("")), bad)
+		if err == nil {
+			t.Errorf("%.20q: no error", bad)
+		} else if len(err.Error()) > 200 {
+			t.Errorf("%.20q: error of %d bytes: %.300s", bad, len(err.Error()), err)
 		}
 	}
 }

@@ -24,23 +24,32 @@ func (c *Conn) psync() error {
 	case strings.HasPrefix(reply, "+CONTINUE"):
 		c.partialResync(reply)
 		return nil
-	case strings.HasPrefix(reply, "-ERR") && !isRetryable(reply[1:]):
+	case unknownCommand(reply):
 		c.log.Info().Str("reply", reply).Msg("master does not know PSYNC: falling back to SYNC")
 		return c.legacySync()
 	case strings.HasPrefix(reply, "-"):
 		return c.refused("PSYNC", reply)
 	}
-	return fmt.Errorf("source %s: unexpected answer to PSYNC: %q", c.cfg.Addr, reply)
+	return fmt.Errorf("source %s: unexpected answer to PSYNC: %s", c.cfg.Addr, quote(reply))
+}
+
+// unknownCommand reports whether an error reply says the command is
+// unknown: the answer of a master older than 2.8 to PSYNC ("-ERR unknown
+// command 'PSYNC'", "-ERR unknown command `PSYNC`, with args beginning
+// with: ..." from 6.2). Only that one means SYNC is worth trying: any other
+// error would make every retry a full sync.
+func unknownCommand(reply string) bool {
+	return strings.HasPrefix(reply, "-ERR") && strings.Contains(strings.ToLower(reply), "unknown command")
 }
 
 func (c *Conn) fullResync(reply string) error {
 	f := strings.Fields(reply)
 	if len(f) != 3 {
-		return fmt.Errorf("source %s: malformed FULLRESYNC: %q", c.cfg.Addr, reply)
+		return fmt.Errorf("source %s: malformed FULLRESYNC: %s", c.cfg.Addr, quote(reply))
 	}
 	off, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil || off < 0 {
-		return fmt.Errorf("source %s: malformed FULLRESYNC offset: %q", c.cfg.Addr, reply)
+		return fmt.Errorf("source %s: malformed FULLRESYNC offset: %s", c.cfg.Addr, quote(reply))
 	}
 	c.full, c.replID, c.start = true, f[1], off
 	c.received.Store(off)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Default limits, the same as a Redis server's own defaults for clients.
@@ -64,7 +65,7 @@ func (r *Reader) readLine() ([]byte, error) {
 	}
 	r.n += int64(len(line))
 	if len(line) < 2 || line[len(line)-2] != '\r' {
-		return nil, protoErr("line without CRLF: %q", truncate(line))
+		return nil, protoErr("line without CRLF: %s", quote(line))
 	}
 	return line[:len(line)-2], nil
 }
@@ -86,6 +87,24 @@ func truncate(b []byte) []byte {
 	return b
 }
 
+// maxQuoted bounds what a line quoted into an error shows: garbage from
+// something that is not a Redis server can be kilobytes long.
+const maxQuoted = 64
+
+// quote returns b quoted for an error message. When the quoted form is
+// longer than maxQuoted, b is cut until its quoted form fits, and "…"
+// follows.
+func quote(b []byte) string {
+	if q := strconv.Quote(string(b)); len(q) <= maxQuoted+2 {
+		return q
+	}
+	n := min(len(b), maxQuoted)
+	for n > 0 && len(strconv.Quote(string(b[:n]))) > maxQuoted+2 {
+		n--
+	}
+	return strconv.Quote(string(b[:n])) + "…"
+}
+
 // parseLen parses the length after a '*' or '$' prefix: -1 or a decimal
 // number without sign or leading zeros, as Redis writes and accepts it.
 func parseLen(b []byte, max int) (int, error) {
@@ -93,12 +112,12 @@ func parseLen(b []byte, max int) (int, error) {
 		return -1, nil
 	}
 	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
-		return 0, protoErr("bad length %q", truncate(b))
+		return 0, protoErr("bad length %s", quote(b))
 	}
 	var n int64
 	for _, c := range b {
 		if c < '0' || c > '9' {
-			return 0, protoErr("bad length %q", truncate(b))
+			return 0, protoErr("bad length %s", quote(b))
 		}
 		n = n*10 + int64(c-'0')
 	}
@@ -119,7 +138,7 @@ func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
 		return nil, 0, err
 	}
 	if len(line) == 0 || line[0] != '*' {
-		return nil, 0, protoErr("expected a command array, got %q", truncate(line))
+		return nil, 0, protoErr("expected a command array, got %s", quote(line))
 	}
 	count, err := parseLen(line[1:], r.MaxArray)
 	if err != nil {
@@ -155,7 +174,7 @@ func (r *Reader) readBulkInto() error {
 		return noEOF(err)
 	}
 	if len(line) == 0 || line[0] != '$' {
-		return protoErr("expected a bulk string, got %q", truncate(line))
+		return protoErr("expected a bulk string, got %s", quote(line))
 	}
 	n, err := parseLen(line[1:], r.MaxBulk)
 	if err != nil {

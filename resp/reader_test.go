@@ -3,6 +3,7 @@ package resp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -56,6 +57,22 @@ func TestReadCommandErrors(t *testing.T) {
 	r.MaxBulk = 10
 	if _, _, err := r.ReadCommand(); !errors.Is(err, ErrProtocol) {
 		t.Errorf("over MaxBulk: %v", err)
+	}
+}
+
+// TestGarbageQuotedShort: garbage where a command or reply belongs gives
+// an error that quotes a short part of it, cut with "…".
+func TestGarbageQuotedShort(t *testing.T) {
+	garbage := strings.Repeat("\x00\x9f\x01~", 300) + "\r\n"
+	r := NewReader(strings.NewReader(garbage), 4096)
+	_, _, cmdErr := r.ReadCommand()
+	r = NewReader(strings.NewReader(garbage), 4096)
+	_, replyErr := r.ReadReply()
+	for _, err := range []error{cmdErr, replyErr} {
+		t.Log(err)
+		if err == nil || len(err.Error()) > 150 || !strings.HasSuffix(err.Error(), "…") {
+			t.Errorf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
+		}
 	}
 }
 

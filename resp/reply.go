@@ -107,14 +107,14 @@ func (r *Reader) readReply(depth int) (Reply, error) {
 	case Integer:
 		rep.Int, err = strconv.ParseInt(string(body), 10, 64)
 		if err != nil {
-			return Reply{}, protoErr("bad integer %q", truncate(body))
+			return Reply{}, protoErr("bad integer %s", quote(body))
 		}
 	case BulkString, BulkError, Verbatim:
 		err = r.readBulkReply(&rep, body)
 	case Array, Set, Push, Map, Attribute:
 		err = r.readAggregate(&rep, body, depth)
 	default:
-		return Reply{}, protoErr("unknown reply type %q", truncate(line))
+		return Reply{}, protoErr("unknown reply type %s", quote(line))
 	}
 	if err != nil {
 		return Reply{}, err

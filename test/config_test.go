@@ -94,6 +94,29 @@ func TestConfigErrorExit(t *testing.T) {
 	}
 }
 
+// TestBadURLExit: a URL with no host, port 0, a database path or a query
+// is a usage error: exit status 2 and a line saying what is wrong, before
+// any connection is tried.
+func TestBadURLExit(t *testing.T) {
+	for bad, want := range map[string]string{
+		"redis://":              "has no host",
+		"redis://127.0.0.1:0":   "bad port",
+		"redis://127.0.0.1:1/5": "--db 5",
+		"redis://127.0.0.1:1?x": "query in the URL",
+	} {
+		for _, args := range [][]string{
+			{"sync", "--source", bad, "--target", "redis://127.0.0.1:2"},
+			{"sync", "--source", "redis://127.0.0.1:1", "--target", bad},
+			{"verify", "--source", bad, "--target", "redis://127.0.0.1:2"},
+		} {
+			r := startReplicant(t, args...)
+			if code := r.wait(t, 10*time.Second); code != 2 || !strings.Contains(r.out.String(), want) {
+				t.Errorf("%q: exit status %d, output %q; want 2 and %q", args, code, r.out.String(), want)
+			}
+		}
+	}
+}
+
 // TestSecretsNotLogged runs sync with the source's password in the URL on
 // the command line, the admin password in a TOML file, debug logs in text
 // and JSON, and a metrics endpoint; then with a wrong password and a bad

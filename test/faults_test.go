@@ -188,6 +188,39 @@ func TestSourceLinkKilledMidSnapshot(t *testing.T) {
 	assertEqualAfterStop(t, src, dst, faultMargin)
 }
 
+// TestSourceLinkKilledMidDiskSnapshot: as TestSourceLinkKilledMidSnapshot,
+// with a disk-based snapshot ("$<length>" payload). The link cut before the
+// declared length arrived is a lost link, retried with a new full sync, not
+// a corrupt RDB.
+func TestSourceLinkKilledMidDiskSnapshot(t *testing.T) {
+	src := startServer(t, redistest.Options{Args: []string{"--repl-diskless-sync", "no"}})
+	dst := startServer(t, redistest.Options{})
+	ctx := context.Background()
+	fillRandom(t, src, 200000, 128) // about 30 MB, more than the socket buffers hold
+	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--window", "8",
+		"--snapshot-commands", "restore", "--log-format", "json", "--retry-max", "1s", "--expire-margin", "30s")
+	r.waitOutput(t, `"diskless":false`, 30*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if err := src.Client.Do(ctx, "CLIENT", "KILL", "TYPE", "slave").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitOutput(t, "source link lost", 20*time.Second)
+	if strings.Contains(r.out.String(), "corrupt") {
+		t.Fatalf("the cut link was taken for a corrupt RDB:\n%s", tail(r.out.String(), 10))
+	}
+	l := startLoad(t, src, 26)
+	time.Sleep(time.Second)
+	l.check(t)
+	assertEqualShifted(t, src, dst, 90*time.Second, faultMargin)
+	if full := infoInt(t, src, "sync_full"); full != 2 {
+		t.Fatalf("sync_full = %d, want 2 (the cut snapshot and its retry)", full)
+	}
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	assertEqualAfterStop(t, src, dst, faultMargin)
+}
+
 func TestSourceRestarted(t *testing.T) {
 	// With a save point, the source saves its dataset and replication id
 	// when it shuts down, and restarts with them.

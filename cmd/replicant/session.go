@@ -52,8 +52,13 @@ func (s *syncer) run(ctx context.Context) error {
 		if time.Since(started) > time.Minute {
 			wait = 500 * time.Millisecond // the link was up a while: reconnect at once
 		}
-		s.log.Warn().Err(err).Str("resume", fmt.Sprintf("%s %d", resume.ReplID, resume.Offset)).
-			Str("retry_in", wait.String()).Msg("source link lost; reconnecting")
+		if ce := (corruptSnapshotError{}); errors.As(err, &ce) {
+			s.log.Error().Err(err).Int("attempt", ce.attempt).Int("max_attempts", maxCorruptSnapshots).
+				Str("retry_in", wait.String()).Msg("corrupt snapshot; asking the source for a new one")
+		} else {
+			s.log.Warn().Err(err).Str("resume", fmt.Sprintf("%s %d", resume.ReplID, resume.Offset)).
+				Str("retry_in", wait.String()).Msg("source link lost; reconnecting")
+		}
 		select {
 		case <-ctx.Done():
 			return s.finish()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -114,6 +113,10 @@ type syncer struct {
 	fullSyncs  int
 	everSynced bool // this process restored a snapshot or resumed
 
+	// corruptSnapshots counts the snapshots in a row whose bytes arrived
+	// but did not decode (snapshotFailed).
+	corruptSnapshots int
+
 	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
 
 	filter   *filter.Filter // nil: copy everything as is (filters.go)
@@ -188,17 +191,17 @@ func (s *syncer) copySnapshot() error {
 			break
 		}
 		if err != nil {
-			var ce *rdbstream.CorruptError
-			if errors.As(err, &ce) { // the same bytes would come again: stop
-				return fatalError{fmt.Errorf("snapshot: %w", err)}
-			}
-			return fmt.Errorf("snapshot: %w", err)
+			return s.snapshotFailed(fmt.Errorf("snapshot: %w", err))
 		}
 		if err := s.apply(e); err != nil {
-			return err
+			return s.snapshotFailed(err)
 		}
 		keys++
 	}
+	if err := s.checkPayloadEnd(); err != nil {
+		return s.snapshotFailed(err)
+	}
+	s.corruptSnapshots = 0
 	for _, body := range s.dec.Scripts() { // the "lua" fields of 4.0-6.2 sources
 		if err := s.fwd.LoadScript([]byte(body)); err != nil {
 			return err

@@ -23,17 +23,16 @@ type endpoint struct {
 
 // parseEndpoint accepts redis://[user:pass@]host[:port], rediss://... and
 // redis+cluster:// or rediss+cluster:// for a Redis Cluster.
-// A bare host:port is taken as redis://host:port.
+// A bare host:port is taken as redis://host:port. A URL names servers
+// only: a database path (/5) or a query (?...) is refused, as what they
+// would mean is set by flags.
 func parseEndpoint(raw string) (endpoint, error) {
 	if raw == "" {
 		return endpoint{}, fmt.Errorf("empty URL")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		if _, _, splitErr := net.SplitHostPort(raw); splitErr == nil {
-			return endpoint{Addr: raw, Addrs: []string{raw}}, nil
-		}
-		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", redact(raw))
+		return bareEndpoint(raw)
 	}
 	var ep endpoint
 	switch u.Scheme {
@@ -55,6 +54,9 @@ func parseEndpoint(raw string) (endpoint, error) {
 		ep.Addrs = append(ep.Addrs, addr)
 	}
 	ep.Addr = ep.Addrs[0]
+	if err := serversOnly(u); err != nil {
+		return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+	}
 	if u.User != nil {
 		ep.Username = u.User.Username()
 		ep.Password, _ = u.User.Password()
@@ -68,6 +70,42 @@ func parseEndpoint(raw string) (endpoint, error) {
 	return ep, nil
 }
 
+// bareEndpoint takes raw, which has no URL host, as a bare host:port.
+func bareEndpoint(raw string) (endpoint, error) {
+	if strings.Contains(raw, "://") { // "redis://", "redis:///0"
+		return endpoint{}, fmt.Errorf("%q has no host: want redis://[user:password@]host[:port]", redact(raw))
+	}
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil || host == "" || port == "" || strings.ContainsAny(raw, "/?#@") {
+		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", redact(raw))
+	}
+	addr, err := hostPort(raw)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+	}
+	return endpoint{Addr: addr, Addrs: []string{addr}}, nil
+}
+
+// serversOnly refuses the parts of a URL that name more than servers: a
+// database path, a query, a fragment. A sync copies every database, each
+// into the same number, unless --db or --db-map say otherwise; connection
+// settings are flags too.
+func serversOnly(u *url.URL) error {
+	switch path := strings.TrimPrefix(u.EscapedPath(), "/"); {
+	case path != "":
+		if _, err := strconv.Atoi(path); err == nil {
+			return fmt.Errorf("a database in the URL (/%s) is not read: use --db %s to copy (or compare) only database %s, "+
+				"or --db-map FROM=TO to write source database FROM into target database TO", path, path, path)
+		}
+		return fmt.Errorf("a path in the URL (/%s) is not read: give the server as redis://[user:password@]host[:port]", path)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("a query in the URL (?...) is not read: set connection options with flags (see --help)")
+	case u.Fragment != "":
+		return fmt.Errorf("a fragment in the URL (#...) is not read")
+	}
+	return nil
+}
+
 // hostPort normalizes host[:port], 6379 by default.
 func hostPort(hp string) (string, error) {
 	u, err := url.Parse("redis://" + hp)
@@ -78,15 +116,25 @@ func hostPort(hp string) (string, error) {
 	if port == "" {
 		port = "6379"
 	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "", fmt.Errorf("bad port %q", port)
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", fmt.Errorf("bad port %q: want 1 to 65535", port)
 	}
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
-// redact returns the URL with its password replaced, for messages and logs.
+// redact returns the URL with its password, query and fragment (which
+// may hold one: ?password=) replaced, for messages and logs.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
+	if err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
+		if u.RawQuery != "" || u.ForceQuery {
+			u.RawQuery, u.ForceQuery = "xxxxx", false
+		}
+		if u.Fragment != "" {
+			u.Fragment, u.RawFragment = "xxxxx", ""
+		}
+		raw = u.String()
+	}
 	if err != nil || u.User == nil {
 		// Unparsable, or no user part as url sees it: mask whatever stands
 		// before the last "@" all the same.
