@@ -2,6 +2,8 @@ package rewrite
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand"
 	"testing"
@@ -72,5 +74,58 @@ func TestListCorrupt(t *testing.T) {
 	if err := Key([]byte("l"), redistest.Payload(typeListQuickl2, bad, 11), 0, Options{Target: TargetOf("7.0.15")},
 		func([][]byte) error { return nil }); err == nil {
 		t.Fatal("a bad container: no error")
+	}
+}
+
+// hashWithFieldTTLs encodes a hash of RDB type 24 (Redis 7.4): fields
+// with their absolute expiry in ms, 0 for none.
+func hashWithFieldTTLs(fields map[string]int64) []byte {
+	minExpire := int64(1) << 48 // none
+	for _, at := range fields {
+		if at > 0 && at < minExpire {
+			minExpire = at
+		}
+	}
+	v := binary.LittleEndian.AppendUint64(nil, uint64(minExpire))
+	v = redistest.AppendRDBLen(v, len(fields))
+	for f, at := range fields {
+		ttl := 0
+		if at > 0 {
+			ttl = int(at - minExpire + 1)
+		}
+		v = redistest.AppendRDBLen(v, ttl)
+		v = redistest.AppendRDBString(v, []byte(f))
+		v = redistest.AppendRDBString(v, []byte("v:"+f))
+	}
+	return redistest.Payload(24, v, 12)
+}
+
+// TestHashFieldTTLsOnOlderTarget: a hash in the encoding with field TTLs
+// but none set (all removed by HPERSIST) is rebuilt on 7.0; one with a TTL
+// set is refused, or with DropFieldTTL copied without it, counted.
+func TestHashFieldTTLsOnOlderTarget(t *testing.T) {
+	o := Options{Target: TargetOf("7.0.15")}
+	var cmds []string
+	record := func(args [][]byte) error { cmds = append(cmds, string(args[0])); return nil }
+	if err := Key([]byte("h"), hashWithFieldTTLs(map[string]int64{"a": 0, "b": 0}), 0, o, record); err != nil {
+		t.Fatalf("no TTL set: %v", err)
+	}
+	if fmt.Sprint(cmds) != "[DEL HSET]" {
+		t.Fatalf("no TTL set: commands %v", cmds)
+	}
+	withTTL := hashWithFieldTTLs(map[string]int64{"a": 0, "b": 4102444800000})
+	cmds = nil
+	var ue *UnrepresentableError
+	if err := Key([]byte("h"), withTTL, 0, o, record); !errors.As(err, &ue) || len(cmds) != 0 {
+		t.Fatalf("a TTL set: %v, commands %v", err, cmds)
+	}
+	dropped := 0
+	o.DropFieldTTL, o.FieldTTLsDropped = true, func(n int) { dropped += n }
+	if err := Key([]byte("h"), withTTL, 0, o, record); err != nil || fmt.Sprint(cmds) != "[DEL HSET]" || dropped != 1 {
+		t.Fatalf("--drop-field-ttl: %v, commands %v, %d dropped", err, cmds, dropped)
+	}
+	cmds = nil
+	if err := Key([]byte("h"), withTTL, 0, Options{Target: TargetOf("7.4.1")}, record); err != nil || fmt.Sprint(cmds) != "[DEL HSET HPEXPIREAT]" {
+		t.Fatalf("into 7.4: %v, commands %v", err, cmds)
 	}
 }

@@ -70,6 +70,11 @@ type Options struct {
 	Target   Target
 	MaxArgs  int // elements (members, fields, pairs) per command; default 512
 	MaxBytes int // bytes of arguments per command; default 1 MiB
+	// DropFieldTTL copies a hash with field TTLs to a target without them
+	// (before 7.4) as its fields alone, instead of refusing it; each field
+	// whose TTL is left out is counted by FieldTTLsDropped.
+	DropFieldTTL     bool
+	FieldTTLsDropped func(n int)
 }
 
 func (o Options) withDefaults() Options {
@@ -125,7 +130,7 @@ func Key(key, payload []byte, expireAtMs int64, o Options, emit func(args [][]by
 		if err != nil {
 			return err
 		}
-		if err := representable(obj, o.Target); err != nil {
+		if err := representable(obj, o); err != nil {
 			return err
 		}
 		write = func() error { return e.value(obj) }
@@ -190,12 +195,12 @@ func writeString(buf *bytes.Buffer, s []byte) {
 	buf.Write(s)
 }
 
-func representable(obj model.RedisObject, t Target) error {
+func representable(obj model.RedisObject, o Options) error {
 	reason := ""
 	switch v := obj.(type) {
 	case *model.HashObject:
-		if len(v.FieldExpirations) > 0 && !t.FieldExpiry {
-			reason = "hash field expiries need Redis 7.4"
+		if fieldTTLs(v) > 0 && !o.Target.FieldExpiry && !o.DropFieldTTL {
+			reason = "hash field expiries need Redis 7.4 (--drop-field-ttl copies the fields without them)"
 		}
 	case *model.StringObject, *model.ListObject, *model.SetObject, *model.ZSetObject:
 	default:
@@ -285,6 +290,12 @@ func (e *emitter) hash(h *model.HashObject) error {
 	if err := e.chunks("HSET", pairs, 2); err != nil {
 		return err
 	}
+	if !e.o.Target.FieldExpiry {
+		if n := fieldTTLs(h); n > 0 && e.o.FieldTTLsDropped != nil {
+			e.o.FieldTTLsDropped(n)
+		}
+		return nil
+	}
 	for _, f := range fields {
 		ms, ok := h.FieldExpirations[f]
 		if !ok || ms <= 0 {
@@ -296,6 +307,18 @@ func (e *emitter) hash(h *model.HashObject) error {
 		}
 	}
 	return nil
+}
+
+// fieldTTLs counts the fields of h that have a TTL: a hash whose TTLs
+// were all removed (HPERSIST) keeps the encoding that can hold them.
+func fieldTTLs(h *model.HashObject) int {
+	n := 0
+	for _, ms := range h.FieldExpirations {
+		if ms > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *emitter) zset(z *model.ZSetObject) error {

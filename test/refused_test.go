@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/binary"
 	mrand "math/rand"
 	"strconv"
 	"strings"
@@ -142,6 +143,96 @@ func TestBigElementListsRewritten(t *testing.T) {
 		}
 		if i != len(got) {
 			t.Fatalf("%s: %d elements on the target, want %d", k.Key, len(got), i)
+		}
+	}
+}
+
+// hashWithFieldTTLs encodes a hash of RDB type 24 (Redis 7.4): fields with
+// their absolute expiry in ms, 0 for none.
+func hashWithFieldTTLs(fields map[string]int64) []byte {
+	minExpire := int64(1) << 48 // none
+	for _, at := range fields {
+		if at > 0 && at < minExpire {
+			minExpire = at
+		}
+	}
+	v := binary.LittleEndian.AppendUint64(nil, uint64(minExpire))
+	v = redistest.AppendRDBLen(v, len(fields))
+	for f, at := range fields {
+		ttl := 0
+		if at > 0 {
+			ttl = int(at - minExpire + 1)
+		}
+		v = redistest.AppendRDBString(redistest.AppendRDBLen(v, ttl), []byte(f))
+		v = redistest.AppendRDBString(v, []byte("v"))
+	}
+	return v
+}
+
+// TestFieldTTLHashesIntoOlderTarget: from an RDB 12 file into Redis 7.0, a
+// hash whose field TTLs were all removed is copied; one with a TTL set is
+// skipped, counted, and its live writes are held back until a DEL
+// replaces it (never a partial hash on the target); with --drop-field-ttl
+// it is copied without the TTL, counted.
+func TestFieldTTLHashesIntoOlderTarget(t *testing.T) {
+	rdb := redistest.RDBFile(12,
+		redistest.RDBKey{Key: "h:ttl", Type: 24, Value: hashWithFieldTTLs(map[string]int64{"a": 0, "b": 4102444800000})},
+		redistest.RDBKey{Key: "h:persisted", Type: 24, Value: hashWithFieldTTLs(map[string]int64{"a": 0, "b": 0})},
+	)
+	dst := startServer(t, redistest.Options{})
+	ctx := context.Background()
+	t.Run("skipped", func(t *testing.T) {
+		m, r := syncFake(t, rdb, dst)
+		if err := m.Send([]string{"SELECT", "0"}, []string{"HSET", "h:ttl", "c", "v"}, []string{"HSET", "h:persisted", "c", "v"},
+			[]string{"DEL", "h:ttl"}, []string{"HSET", "h:ttl", "new", "v"}); err != nil {
+			t.Fatal(err)
+		}
+		r.waitOutput(t, "live write to a key the snapshot skipped", 10*time.Second)
+		waitUntil(t, 10*time.Second, func() bool { n, _ := dst.Client.HLen(ctx, "h:ttl").Result(); return n == 1 })
+		if got, _ := dst.Client.HGetAll(ctx, "h:ttl").Result(); len(got) != 1 || got["new"] != "v" {
+			t.Fatalf("h:ttl on the target: %v, want only the field written after the DEL", got)
+		}
+		if got, _ := dst.Client.HGetAll(ctx, "h:persisted").Result(); len(got) != 3 {
+			t.Fatalf("h:persisted on the target: %v, want a, b and c", got)
+		}
+		if !strings.Contains(r.out.String(), `"unrepresentable_skipped":1`) {
+			t.Fatalf("the skipped key is not counted:\n%s", tail(r.out.String(), 20))
+		}
+	})
+	t.Run("drop-field-ttl", func(t *testing.T) {
+		_, r := syncFake(t, rdb, dst, "--drop-field-ttl")
+		if got, _ := dst.Client.HGetAll(ctx, "h:ttl").Result(); len(got) != 2 {
+			t.Fatalf("h:ttl on the target: %v, want a and b", got)
+		}
+		if out := r.out.String(); !strings.Contains(out, `"field_ttls_dropped":1`) || !strings.Contains(out, `"unrepresentable_skipped":0`) {
+			t.Fatalf("the dropped field TTL is not counted:\n%s", tail(out, 20))
+		}
+	})
+}
+
+// syncFake empties dst and runs replicant from a fake master serving rdb
+// until it streams.
+func syncFake(t *testing.T, rdb []byte, dst *redistest.Server, extra ...string) (*redistest.FakeMaster, *replicant) {
+	t.Helper()
+	if err := dst.Client.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := redistest.StartFakeMaster(rdb, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	r := startReplicant(t, append([]string{"sync", "--source", "redis://" + m.Addr, "--target", url(dst),
+		"--heartbeat-key", "", "--log-format", "json"}, extra...)...)
+	r.waitOutput(t, `"message":"streaming"`, 30*time.Second)
+	return m, r
+}
+
+func waitUntil(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not so after %v", d)
 		}
 	}
 }

@@ -259,6 +259,9 @@ func (b *batcher) add(args [][]byte, size int) {
 			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
 			return
 		}
+		if b.a.s.skipped.holdBack(b.db, args, b.a.s.commandKeys, b.a.s.log) {
+			return
+		}
 		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
 		if args = b.filterCommand(args); args == nil {
 			return // left out; the offset moved on all the same

@@ -34,12 +34,14 @@ type applyPlan struct {
 type rewriteCounts struct {
 	rewritten, unrepresentable atomic.Int64
 	big                        atomic.Int64 // of the rewritten, those streamed element by element
+	fieldTTLsDropped           atomic.Int64 // hash fields copied without their TTL (--drop-field-ttl)
 }
 
 // planApply reads the target's version and proto-max-bulk-len. A target
 // that answers neither (a proxy) gets every key rewritten.
 func (s *syncer) planApply(ctx context.Context) *applyPlan {
 	p := &applyPlan{mode: s.opts.Apply, maxRestore: int(s.opts.MaxRestoreBytes)}
+	s.skipped.reset()
 	version, bulk, err := s.targetVersion(ctx)
 	if err != nil || version == "" {
 		p.target = rewrite.TargetOf("99.0.0")
@@ -133,7 +135,11 @@ func (s *syncer) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
 
 // rewriteKey sends a key as plain commands.
 func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
-	o := rewrite.Options{Target: s.plan.target}
+	o := rewrite.Options{Target: s.plan.target, DropFieldTTL: s.opts.DropFieldTTL, FieldTTLsDropped: func(n int) {
+		s.rewrites.fieldTTLsDropped.Add(int64(n))
+		s.log.Warn().Str("key", string(e.Key)).Int("db", e.DB).Int("fields", n).
+			Msg("snapshot key copied without its field TTLs (--drop-field-ttl): the target does not keep them")
+	}}
 	_, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
 		return rewrite.Key(e.Key, e.Payload, expireAt, o, emit)
 	})
@@ -154,7 +160,8 @@ func (s *syncer) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) 
 	switch {
 	case errors.As(err, &ue):
 		s.rewrites.unrepresentable.Add(1)
-		s.log.Warn().Str("key", ue.Key).Int("db", e.DB).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it")
+		s.skipped.add(e.DB, ue.Key, s.log)
+		s.log.Warn().Str("key", ue.Key).Int("db", e.DB).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it; its live writes are held back")
 		if s.opts.Strict {
 			return false, fatalError{fmt.Errorf("--strict: %w", err)}
 		}

@@ -30,6 +30,7 @@ type syncOptions struct {
 	MaxRestoreBytes  int64
 	BigValueElements int64
 	Strict           bool
+	DropFieldTTL     bool
 
 	Admin         string // admin endpoint (RESP) address; "" off
 	AdminPassword string
@@ -66,6 +67,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.Int64Var(&o.MaxRestoreBytes, "max-restore-bytes", 64<<20, "largest DUMP payload sent as RESTORE in --apply auto (the target's proto-max-bulk-len lowers it); larger keys are rewritten")
 	fs.Int64Var(&o.BigValueElements, "big-value-elements", 1<<20, "lists, sets, hashes and sorted sets with more elements than this (and plain strings over --max-restore-bytes) are streamed from the source's RDB to the target as commands, element by element, so memory does not grow with the key (not with --apply restore)")
 	fs.BoolVar(&o.Strict, "strict", false, "stop with an error when a snapshot key cannot be represented on the target (a stream on Redis < 5.0, hash field expiries on Redis < 7.4, a module type), instead of skipping it with a warning")
+	fs.BoolVar(&o.DropFieldTTL, "drop-field-ttl", false, "copy a hash with field TTLs to a target before Redis 7.4 as its fields without their TTLs (warned and counted), instead of skipping the key")
 	fs.StringVar(&o.Admin, "admin", "", "`address` of the admin endpoint, which speaks RESP (redis-cli -p PORT: PING, INFO, CUTOVER, PAUSE, RESUME, SHUTDOWN); an address other than loopback needs --admin-password (default: off)")
 	fs.StringVar(&o.AdminPassword, "admin-password", "", "`password` clients of --admin must give with AUTH")
 	fs.StringVar(&o.Metrics, "metrics", "", "`address` of the HTTP endpoint serving Prometheus /metrics and /healthz (default: off)")

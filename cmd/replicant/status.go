@@ -76,6 +76,9 @@ func (st *status) log(s *syncer, msg string) {
 		received, done := s.spool.End(), a.Applied()
 		ev = ev.Int64("commands", applied).Int64("command_errors", refused).
 			Int64("offset", received).Int64("applied", done).Int64("lag_bytes", max(0, received-done))
+		if held := s.skipped.held.Load(); held > 0 {
+			ev = ev.Int64("commands_held_back", held) // writes to keys the snapshot skipped
+		}
 	}
 	ev = s.logFilterStats(ev)
 	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)

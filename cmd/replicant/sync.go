@@ -94,6 +94,7 @@ type syncer struct {
 	fwd      forwarder.SnapshotWriter // the snapshot writer, during a full sync
 	plan     *applyPlan               // how snapshot keys are applied, read before each full sync
 	rewrites rewriteCounts            // snapshot keys rewritten or skipped as unrepresentable
+	skipped  skippedKeys              // snapshot keys skipped: their live writes are held back
 	dec      *rdbstream.Decoder
 	expiry   *expiryRewriter
 	status   *status
@@ -212,7 +213,7 @@ func (s *syncer) copySnapshot() error {
 	}
 	s.ctl.expired.Add(s.dec.Expired())
 	s.log.Info().Int64("entries", keys).Int64("expired_skipped", s.dec.Expired()).
-		Int64("rewritten", s.rewrites.rewritten.Load()).Int64("streamed_big", s.rewrites.big.Load()).Int64("unrepresentable_skipped", s.rewrites.unrepresentable.Load()).
+		Int64("rewritten", s.rewrites.rewritten.Load()).Int64("streamed_big", s.rewrites.big.Load()).Int64("unrepresentable_skipped", s.rewrites.unrepresentable.Load()).Int64("field_ttls_dropped", s.rewrites.fieldTTLsDropped.Load()).
 		Int64("rdb_bytes", s.dec.Offset()).Int("rdb_version", s.dec.Version()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("snapshot received")
 	return nil

@@ -102,3 +102,24 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Send writes commands to every replica link as its replication stream,
+// after the RDB (call it once the replica streams).
+func (m *FakeMaster) Send(cmds ...[]string) error {
+	var b []byte
+	for _, c := range cmds {
+		b = fmt.Appendf(b, "*%d\r\n", len(c))
+		for _, a := range c {
+			b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, dc := range m.links {
+		dc.WriteRaw(b)
+		if err := dc.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
