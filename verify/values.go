@@ -151,5 +151,8 @@ func (v *verifier) judgeValue(ctx context.Context, p *pair, key, typ string, s, 
 	case typ == "set":
 		return diffSet(s.elems, d.elems), nil
 	}
-	return diffHash(s.elems, d.elems), nil
+	if detail := diffHash(s.elems, d.elems); detail != "" {
+		return detail, nil
+	}
+	return v.compareFieldTTLs(ctx, p, key, s.elems)
 }
