@@ -88,12 +88,16 @@ type AbortError struct {
 	Transient bool
 	Redirect  bool             // a cluster slot moved (MOVED, ASK): send again at once
 	Fenced    bool             // discarded because a batch before it was not applied
+	Cause     string           // the target's first error of a transient refusal (OOM, READONLY...)
 	Refused   map[int64]string // end offset → "COMMAND key: error"
 }
 
 func (e *AbortError) Error() string {
 	if e.Fenced {
 		return "target discarded a batch: the checkpoint key was not as the batches before it left it"
+	}
+	if e.Transient && e.Cause != "" {
+		return "target refused a batch for now (" + e.Cause + "); it will be sent again"
 	}
 	if e.Transient {
 		return "target refused a batch for now (EXECABORT); it will be sent again"
@@ -435,7 +439,10 @@ func (t *Txn) readBatch(b *txnBatch) error {
 		t.applied.Store(b.end)
 		return nil
 	}
-	if exec.IsNil && fenced {
+	if exec.IsNil { // WATCH fired: the fence, or a write to the key in between
+		if !fenced {
+			t.log.Warn().Msg("target: the checkpoint key changed while a batch was queued; the batch is discarded and sent again")
+		}
 		return &AbortError{Transient: true, Fenced: true}
 	}
 	return t.aborted(b, queued[:n], &exec)
@@ -509,19 +516,19 @@ func (t *Txn) aborted(b *txnBatch, queued []resp.Reply, exec *resp.Reply) error 
 			continue
 		}
 		var se *resp.ServerError
-		if i == 0 || i > len(b.starts) || (errors.As(err, &se) && transient(se.Prefix())) {
+		if errors.As(err, &se) && transient(se.Prefix()) && ae.Cause == "" {
+			ae.Cause = se.Msg
+		}
+		if i == 0 || i > len(b.starts) || (se != nil && transient(se.Prefix())) {
 			continue // our own SELECT/SET, or a cause that passes
 		}
 		ae.Transient = false
 		ae.Refused[b.offs[i-1]] = t.label(b, i-1).String() + ": " + err.Error()
 	}
-	if exec.Err() == nil && exec.IsNil {
-		return fmt.Errorf("forwarder: target %s: EXEC returned nil", t.addr)
-	}
 	if !ae.Transient {
 		t.log.Warn().Str("exec", exec.String()).Msg(ae.Error())
 	} else {
-		t.log.Warn().Str("exec", exec.String()).Msg("target refused a batch for now")
+		t.log.Warn().Str("exec", exec.String()).Str("cause", ae.Cause).Msg("target refused a batch for now")
 	}
 	return ae
 }

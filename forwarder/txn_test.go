@@ -223,3 +223,25 @@ func TestTxnLeavesOutRefusedCommands(t *testing.T) {
 		t.Fatalf("applied %d", tx.Applied())
 	}
 }
+
+// TestTxnOOMNamed: a target out of memory refuses a batch for now, and
+// the error names the cause.
+func TestTxnOOMNamed(t *testing.T) {
+	s := startRedis(t, "--maxmemory", "2mb")
+	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer c.Close()
+	big := strings.Repeat("x", 1<<20)
+	for i := 0; i < 3; i++ {
+		c.Set(context.Background(), "fill"+string(rune('a'+i)), big, 0) // past maxmemory: refused then
+	}
+	tx := dialTxnTest(t, s)
+	tx.Begin(0)
+	tx.Add(cmd("SET", "a", "1"), 10)
+	if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: 10}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var ae *AbortError
+	if err := drainTxn(t, tx); !errors.As(err, &ae) || !ae.Transient || !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("got %v, want a transient refusal naming OOM", err)
+	}
+}
