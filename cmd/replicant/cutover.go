@@ -44,6 +44,9 @@ func (s *syncer) Cutover(ctx context.Context, timeout time.Duration, keepSyncing
 		return res, fmt.Errorf("source: CLIENT PAUSE ... WRITE (Redis 6.2 or newer): %w", err)
 	}
 	res.PausedUntil = start.Add(timeout)
+	if err = checkCutoverSource(ctx, c, s.sourceAddr()); err != nil {
+		return res, s.unpause(c, err)
+	}
 	s.log.Info().Str("timeout", timeout.String()).Msg("cutover: writes paused on the source")
 	off, err := masterOffset(ctx, c)
 	if err != nil {

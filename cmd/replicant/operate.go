@@ -129,6 +129,10 @@ func (s *syncer) pollSource(ctx context.Context) {
 			}
 		}
 		off, err := masterOffset(cctx, c)
+		if role, rerr := replRole(cctx, c); rerr == nil && s.followMaster(ctx, role) {
+			hbWarned = false // the new master takes the heartbeat again
+			s.ctl.noHeartbeat.Store(false)
+		}
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil && !offWarned {

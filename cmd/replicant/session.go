@@ -219,9 +219,13 @@ func (s *syncer) session(ctx context.Context, resume resumePoint, first bool) er
 // operator's to see. Later, after a link was lost, every failure is retried.
 func (s *syncer) connectSource(ctx context.Context, resume resumePoint, first bool) (*psync.Conn, error) {
 	wait := 500 * time.Millisecond
+	var addrs []string
 	for attempt := 0; ; attempt++ {
+		if attempt%len(s.srcAddrs) == 0 {
+			addrs = s.mastersFirst(ctx)
+		}
 		cfg := s.srcCfg
-		cfg.Addr = s.srcAddrs[attempt%len(s.srcAddrs)]
+		cfg.Addr = addrs[attempt%len(addrs)]
 		cfg.ReplID, cfg.Offset = resume.ReplID, resume.Offset
 		cfg.Applied = s.appliedOffset
 		c, err := psync.Dial(ctx, cfg)
