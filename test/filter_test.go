@@ -360,7 +360,7 @@ func TestFullResyncWithFilterSweeps(t *testing.T) {
 			return false, err.Error()
 		}
 		slices.Sort(keys)
-		want := []string{"mine:keep", "replicant:checkpoint", "user:new"}
+		want := []string{"mine:keep", "replicant:checkpoint", "replicant:checkpoint:lease", "user:new"}
 		for i := 10; i < 50; i++ {
 			want = append(want, fmt.Sprintf("user:%d", i))
 		}

@@ -164,7 +164,11 @@ const checkpointKey = "replicant:checkpoint"
 // value moves every second.
 const heartbeatKey = "replicant:heartbeat"
 
-func isCheckpoint(key string) bool { return key == checkpointKey || key == heartbeatKey }
+// isCheckpoint reports replicant's own keys: the checkpoint, the keys
+// named after it (the lease, the cut-over mark), and the heartbeat.
+func isCheckpoint(key string) bool {
+	return strings.HasPrefix(key, checkpointKey) || key == heartbeatKey
+}
 
 // assertEqual waits until the target equals the source key by key, the
 // checkpoint key aside, with each key's DEBUG DIGEST-VALUE too. The
@@ -191,7 +195,7 @@ func assertEqualShifted(t *testing.T, src, dst *redistest.Server, within, margin
 // digest is left out and each key's is compared.
 func assertEqualAfterStop(t *testing.T, src, dst *redistest.Server, margin time.Duration) {
 	t.Helper()
-	if err := dst.Client.Del(context.Background(), checkpointKey, heartbeatKey).Err(); err != nil {
+	if err := dst.Client.Del(context.Background(), checkpointKey, checkpointKey+":lease", checkpointKey+":cutover", heartbeatKey).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.Client.Del(context.Background(), heartbeatKey).Err(); err != nil {

@@ -20,8 +20,10 @@ var helloArg = []byte("$5\r\nhello\r\n")
 
 const helloRefusal = "-ERR unknown command 'HELLO'\r\n"
 
-// proxyDialer wraps o's dialer (or a plain TCP/TLS one) with noHello.
-func proxyDialer(o *redis.Options) func(context.Context, string, string) (net.Conn, error) {
+// ProxyDialer wraps o's dialer (or a plain TCP/TLS one) so that go-redis
+// can talk to a twemproxy: set it as o.Dialer, with o.Protocol 2 and
+// o.DisableIndentity.
+func ProxyDialer(o *redis.Options) func(context.Context, string, string) (net.Conn, error) {
 	next := o.Dialer
 	if next == nil {
 		timeout := o.DialTimeout

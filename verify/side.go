@@ -61,7 +61,7 @@ func (s *side) client(db int) redis.UniversalClient {
 	case Cluster:
 		c = redis.NewClusterClient(clusterOptions(&o))
 	case Proxy:
-		o.Dialer = proxyDialer(&o)
+		o.Dialer = ProxyDialer(&o)
 		c = redis.NewClient(&o)
 	default:
 		c = redis.NewClient(&o)

@@ -17,7 +17,8 @@ import (
 // Cutover implements admin.Provider: CLIENT PAUSE <timeout> WRITE on the
 // source, read its master_repl_offset, wait until the target holds it.
 // On success the source stays paused (until the pause expires) unless
-// keepSyncing, which unpauses it; the caller then stops the run. When the
+// keepSyncing, which unpauses it; the caller then stops the run. Without
+// keepSyncing the target is marked as cut over first (interlock.go). When the
 // target does not catch up in time the source is unpaused and the sync
 // goes on.
 func (s *syncer) Cutover(ctx context.Context, timeout time.Duration, keepSyncing bool) (res admin.CutoverResult, err error) {
@@ -55,6 +56,11 @@ func (s *syncer) Cutover(ctx context.Context, timeout time.Duration, keepSyncing
 	res.SourceOffset = off
 	if err = s.waitApplied(ctx, off, res.PausedUntil); err != nil {
 		return res, s.unpause(c, err)
+	}
+	if !keepSyncing { // a sync started into the target again refuses
+		if err = s.markCutover(ctx, off); err != nil {
+			return res, s.unpause(c, err)
+		}
 	}
 	res.WritesPaused = time.Since(start)
 	res.AppliedOffset = s.appliedOffset()
@@ -128,11 +134,13 @@ func cutoverFlags(o *cutoverOptions) *flag.FlagSet {
 
 Asks a running "replicant sync --admin ADDR" to cut over: it pauses writes
 on the source (CLIENT PAUSE <timeout> WRITE), waits until the target holds
-every write, reports the final lag and how long writes were paused, and
-stops; the source's writes stay paused until the timeout, for clients to
-move to the target. With --keep-syncing the source is unpaused and the sync
-goes on. If the target does not catch up in time, the source is unpaused
-and the sync goes on; the exit status is then 1.
+every write, marks the target as cut over (a later "replicant sync" into
+it refuses, unless --after-cutover-ok), reports the final lag and how
+long writes were paused, and stops; the source's writes stay paused until
+the timeout, for clients to move to the target. With --keep-syncing the
+source is unpaused and the sync goes on. If the target does not catch up
+in time, the source is unpaused and the sync goes on; the exit status is
+then 1.
 
 Flags:
 `)

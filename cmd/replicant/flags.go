@@ -25,6 +25,11 @@ type syncOptions struct {
 	SpoolMax       int64
 	CheckpointKey  string
 
+	// Interlocks (interlock.go, lease.go)
+	Overwrite      bool          // write into a target holding data replicant did not write
+	AfterCutoverOK bool          // sync into a target marked as cut over, making it a copy again
+	LeaseTTL       time.Duration // how long the target's lease outlives its last renewal
+
 	SnapshotCommands string // snapshotAuto or snapshotRestore
 	Apply            string // applyAuto, applyRestore or applyRewrite
 	MaxRestoreBytes  int64
@@ -62,6 +67,9 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.StateDir, "state-dir", "", "`dir` for the spool of the stream and the resume state; start again with the same dir to resume without a full sync (default: a temporary dir, removed at exit; resuming then relies on the target's checkpoint and the source's backlog)")
 	fs.Int64Var(&o.SpoolMax, "spool-max", 4<<30, "most `bytes` of stream kept on disk while the target is slow or down; past it replicant stops with an error, losing nothing")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` (in db 0 of the target) holding the stream offset the target has applied, written atomically with every batch")
+	fs.BoolVar(&o.Overwrite, "overwrite", false, "write into a target that holds data replicant did not write (no checkpoint of replicant on it): a first sync into a non-empty target (keys of the same name are replaced, the others kept), and a full resync after the target lost replicant's checkpoint while holding data (FLUSHALL)")
+	fs.BoolVar(&o.AfterCutoverOK, "after-cutover-ok", false, "sync into a target that \"replicant cutover\" marked as cut over: the mark is removed and a full sync replaces the target's data, writes made on it since the cutover included")
+	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "lifetime of the lease key on the target that names the replicant writing to it, renewed every third of it; another replicant is refused while the lease is live, and may go on once the holder stopped renewing it for this long")
 	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
 	fs.StringVar(&o.Apply, "apply", applyAuto, "`mode` of applying snapshot keys: restore (RESTORE of the source's DUMP payload), rewrite (plain commands: DEL, then RPUSH/SADD/HSET/ZADD/XADD... in bounded chunks, then PEXPIREAT) or auto: restore when the target takes the payload's RDB version and the payload is under --max-restore-bytes, else rewrite")
 	fs.Int64Var(&o.MaxRestoreBytes, "max-restore-bytes", 64<<20, "largest DUMP payload sent as RESTORE in --apply auto (the target's proto-max-bulk-len lowers it); larger keys are rewritten")
@@ -117,6 +125,9 @@ func (o *syncOptions) validate() error {
 	}
 	if o.Window < 1 {
 		return fmt.Errorf("--window must be at least 1")
+	}
+	if o.LeaseTTL < time.Second {
+		return fmt.Errorf("--lease-ttl must be at least 1s")
 	}
 	return nil
 }

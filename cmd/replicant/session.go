@@ -32,6 +32,11 @@ func (s *syncer) run(ctx context.Context) error {
 		return err
 	}
 	defer s.closeState()
+	ctx, release, err := s.interlocks(ctx)
+	if err != nil {
+		return s.stopped(ctx, err)
+	}
+	defer release()
 	resume, err := s.startingPoint(ctx)
 	if err != nil {
 		return s.stopped(ctx, err)
@@ -43,7 +48,7 @@ func (s *syncer) run(ctx context.Context) error {
 		started := time.Now()
 		err := s.session(ctx, resume, first)
 		if ctx.Err() != nil {
-			return s.finish()
+			return s.finish(ctx)
 		}
 		if first && s.src == nil || errors.Is(err, spool.ErrFull) || isFatal(err) {
 			return err
@@ -61,7 +66,7 @@ func (s *syncer) run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return s.finish()
+			return s.finish(ctx)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, s.opts.RetryMax)
@@ -80,6 +85,9 @@ func isFatal(err error) bool {
 
 // stopped turns an error caused by a stop request into a clean stop.
 func (s *syncer) stopped(ctx context.Context, err error) error {
+	if lost := leaseLost(ctx); lost != nil {
+		return lost
+	}
 	if ctx.Err() != nil {
 		s.log.Info().Str("phase", s.status.phase()).Msg("stopped before the sync was complete")
 		return nil
@@ -116,6 +124,9 @@ func (s *syncer) openState() error {
 func (s *syncer) closeState() {
 	if a := s.applier.Swap(nil); a != nil {
 		a.stop()
+	}
+	if s.lease != nil { // once nothing writes any more
+		s.lease.release()
 	}
 	s.spool.Close()
 	if s.tempState {
@@ -154,6 +165,15 @@ func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
 	defer t.Close()
 	cp, found, ok := t.Checkpoint()
 	s.everSynced = found
+	if !found {
+		if err := s.checkFirstSync(ctx); err != nil {
+			return resumePoint{}, err
+		}
+	}
+	if s.forceFull {
+		s.log.Warn().Msg("--after-cutover-ok: a full sync replaces what the target holds")
+		return resumePoint{}, nil
+	}
 	if !ok {
 		return resumePoint{}, nil
 	}
@@ -330,11 +350,17 @@ const snapshotMarker = "snapshot-in-progress"
 // markSnapshot writes the marker. When replicant has written to this
 // target before, what the earlier copy holds goes first: by a FLUSHALL
 // when this sync owns the whole target, else by a sweep of the keys it
-// copies (sweep.go).
+// copies (sweep.go). A target that lost replicant's checkpoint meanwhile
+// is flushed only when it holds nothing else, or with --overwrite.
 func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) error {
 	_, found, _ := t.Checkpoint()
 	earlier := found || s.everSynced
 	flush := earlier && s.ownsWholeTarget()
+	if flush && !found {
+		if err := s.checkFlush(ctx); err != nil {
+			return err
+		}
+	}
 	t.Begin(0)
 	if flush {
 		s.log.Warn().Msg("full resync over an earlier copy: flushing the target so that keys deleted on the source do not linger")
@@ -344,6 +370,9 @@ func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) err
 		return err
 	}
 	if err := t.Drain(ctx); err != nil {
+		return err
+	}
+	if err := s.afterMarker(ctx, flush); err != nil {
 		return err
 	}
 	if earlier && !flush {
@@ -419,8 +448,15 @@ func (s *syncer) spoolAppend(buf []byte, end int64) error {
 }
 
 // finish ends a run on a stop request: what the spool holds is applied
-// (for a bounded time) before the process exits.
-func (s *syncer) finish() error {
+// (for a bounded time) before the process exits. A run whose lease was
+// lost stops writing at once, with that error.
+func (s *syncer) finish(ctx context.Context) error {
+	if lost := leaseLost(ctx); lost != nil {
+		if a := s.applier.Swap(nil); a != nil {
+			a.stop()
+		}
+		return lost
+	}
 	if a := s.applier.Load(); a != nil && s.state.SnapshotDone {
 		deadline := time.Now().Add(30 * time.Second)
 		for a.Applied() < s.spool.End() && time.Now().Before(deadline) {

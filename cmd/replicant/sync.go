@@ -114,6 +114,12 @@ type syncer struct {
 	fullSyncs  int
 	everSynced bool // this process restored a snapshot or resumed
 
+	// interlocks (interlock.go, lease.go)
+	lease        *lease   // the target's lease, held from before the first write
+	ownPrefixes  []string // prefixes of replicant's own keys: the base checkpoint and heartbeat keys
+	forceFull    bool     // --after-cutover-ok over a cut-over target: a full sync, whatever the checkpoint
+	clearCutover bool     // the cut-over mark goes once the full sync began
+
 	// corruptSnapshots counts the snapshots in a row whose bytes arrived
 	// but did not decode (snapshotFailed).
 	corruptSnapshots int
@@ -144,7 +150,10 @@ func newSyncer(o syncOptions, log zerolog.Logger) (*syncer, error) {
 		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
 	}
 	s := &syncer{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin),
-		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind}
+		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind, ownPrefixes: []string{o.CheckpointKey}}
+	if o.HeartbeatKey != "" {
+		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)
+	}
 	if s.filter, err = o.Filter.filter(); err != nil {
 		return nil, err
 	}
