@@ -66,3 +66,26 @@ func TestSwitchoverThenCutover(t *testing.T) {
 		t.Fatalf("no partial resync on the new master:\n%s", tail(r.out.String(), 20))
 	}
 }
+
+// TestReadOnlyTarget: a target that refuses writes (a replica) is a target
+// error, named as such at once, and costs the source no full sync.
+func TestReadOnlyTarget(t *testing.T) {
+	ctx := context.Background()
+	src := startServer(t, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	other := startServer(t, redistest.Options{})
+	dst := startServer(t, redistest.Options{})
+	if err := dst.ReplicaOf(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Client.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--log-format", "json")
+	code := r.wait(t, 30*time.Second)
+	if out := r.out.String(); code == 0 || !strings.Contains(out, "READONLY") || !strings.Contains(out, "target") {
+		t.Fatalf("exit status %d, want a target error naming READONLY:\n%s", code, tail(out, 10))
+	}
+	if full := infoInt(t, src, "sync_full"); full != 0 {
+		t.Fatalf("the source did %d full syncs for a target that refuses writes", full)
+	}
+}
