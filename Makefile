@@ -35,6 +35,7 @@ fuzz-short:
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzReadReply$$' ./resp
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecoder$$' ./rdbstream
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzKey$$' ./rewrite
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzOpen$$' ./spool
 
 # make fuzz: the same targets, longer.
 fuzz:

@@ -13,9 +13,18 @@
 // Append fails with ErrFull and stores nothing: the caller stops, it never
 // drops data silently.
 //
+// On disk each Append is one or more records, each with its stream offset
+// and a CRC32C (format.go); a segment never splits an Append. Open reads
+// the last segment whole, drops an Append a crash cut short, and fails
+// with an error wrapping ErrCorrupt (a *CorruptError naming the file and
+// the byte) on damage or on a segment of an older format. A Reader checks
+// every record before it returns its bytes and fails the same way. The
+// dir is 0700 and the files 0600: they hold the data.
+//
 //	sp, err := spool.Open(dir, spool.Options{MaxBytes: 4 << 30})
 //	sp.Reset(startOffset)         // after a full resync
 //	sp.Append(commandBytes)
-//	r := sp.NewReader(ctx, checkpoint) // r.Read blocks until bytes arrive, ctx ends or Close
+//	r := sp.NewReader(ctx, checkpoint) // r.Read blocks until bytes arrive, ctx ends or Close;
+//	                                   // errors.Is(err, spool.ErrCorrupt): resync from scratch
 //	sp.Trim(checkpoint)
 package spool

@@ -64,8 +64,11 @@ func TestTrimAndFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(bytes.Repeat([]byte("x"), 18)); err != nil {
-		t.Fatal(err)
+	// An Append goes whole into one segment: segments 0-5, 5-10, 10-15, 15-18.
+	for _, n := range []int{5, 5, 5, 3} {
+		if err := s.Append(bytes.Repeat([]byte("x"), n)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Append([]byte("xxx")); !errors.Is(err, ErrFull) {
 		t.Fatalf("over the limit: %v", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/resp"
+	"github.com/replicant/replicant/spool"
 )
 
 // errTargetLostData means the target's checkpoint is gone or outside what
@@ -44,10 +45,56 @@ func (s *syncer) startApplier(ctx context.Context, from int64) *applier {
 	return a
 }
 
-// stop ends the applier and waits for it.
+// stopGrace is how long stop waits for the applier before it closes the
+// target's connection: a target that stopped reading (SIGSTOP, a host gone
+// without a reset) would hold a Commit forever.
+const stopGrace = 5 * time.Second
+
+// exitGrace is stopGrace at exit: enough for a target that answers to
+// answer what is in flight.
+const exitGrace = 2 * time.Second
+
+// stop ends the applier and waits for it: after stopGrace the target's
+// connection is closed, which ends a blocked Commit within the writer's
+// close wait.
 func (a *applier) stop() {
 	a.cancel()
-	<-a.done
+	if !a.wait(stopGrace) {
+		a.closeTarget()
+		<-a.done
+	}
+}
+
+// stopForExit is stop for a process about to exit, which has waited for
+// the target already (finish): after exitGrace it closes the target's
+// connection, waits a second more and returns, whether or not the applier
+// ended. Nothing is lost: the target's checkpoint says what it holds, and
+// the rest is in the spool.
+func (a *applier) stopForExit() {
+	a.cancel()
+	if a.wait(exitGrace) {
+		return
+	}
+	a.closeTarget()
+	if !a.wait(time.Second) {
+		a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the spool and the target's checkpoint keep where it stands)")
+	}
+}
+
+func (a *applier) wait(d time.Duration) bool {
+	select {
+	case <-a.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// closeTarget closes the current target connection, without waiting.
+func (a *applier) closeTarget() {
+	if t := a.txn.Load(); t != nil {
+		go t.Close()
+	}
 }
 
 // Applied returns the offset the target has confirmed.
@@ -82,6 +129,9 @@ func (a *applier) run(ctx context.Context) {
 		var ae *forwarder.AbortError
 		switch {
 		case errors.Is(err, errTargetLostData), errors.Is(err, forwarder.ErrDiverged):
+			a.s.requestFullResync(err)
+			return
+		case errors.Is(err, spool.ErrCorrupt):
 			a.s.requestFullResync(err)
 			return
 		case errors.As(err, &ae) && ae.Redirect:

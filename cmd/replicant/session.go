@@ -105,7 +105,7 @@ func (s *syncer) openState() error {
 		}
 		s.stateDir, s.tempState = dir, true
 	}
-	if err := os.MkdirAll(s.stateDir, 0o755); err != nil {
+	if err := os.MkdirAll(s.stateDir, 0o700); err != nil { // it holds the data
 		return fmt.Errorf("--state-dir: %w", err)
 	}
 	st, err := loadState(s.stateDir)
@@ -113,7 +113,18 @@ func (s *syncer) openState() error {
 		return err
 	}
 	s.setState(st)
-	sp, err := spool.Open(filepath.Join(s.stateDir, "spool"), spool.Options{MaxBytes: s.opts.SpoolMax})
+	dir, opts := filepath.Join(s.stateDir, "spool"), spool.Options{MaxBytes: s.opts.SpoolMax}
+	sp, err := spool.Open(dir, opts)
+	if errors.Is(err, spool.ErrCorrupt) {
+		// Damaged, or written by an older replicant: what it holds cannot
+		// be trusted, so it goes, and a full resync replaces it.
+		s.log.Error().Err(err).Msg("spool: damaged or of an older format; discarding it, a full resync follows")
+		s.needFull.Store(true)
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		sp, err = spool.Open(dir, opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -123,7 +134,7 @@ func (s *syncer) openState() error {
 
 func (s *syncer) closeState() {
 	if a := s.applier.Swap(nil); a != nil {
-		a.stop()
+		a.stopForExit()
 	}
 	if s.lease != nil { // once nothing writes any more
 		s.lease.release()
@@ -174,7 +185,7 @@ func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
 		s.log.Warn().Msg("--after-cutover-ok: a full sync replaces what the target holds")
 		return resumePoint{}, nil
 	}
-	if !ok {
+	if !ok || s.needFull.Load() {
 		return resumePoint{}, nil
 	}
 	if !s.state.SnapshotDone || !s.state.knows(cp.ReplID) || cp.Offset < s.spool.Start() || cp.Offset > s.spool.End() {
@@ -201,9 +212,14 @@ func (s *syncer) nextResumePoint() resumePoint {
 }
 
 // requestFullResync is called by the applier when the target lost its
-// checkpoint: the source link is closed so that run asks for a full resync.
+// checkpoint, or the spool is damaged: the source link is closed so that
+// run asks for a full resync.
 func (s *syncer) requestFullResync(cause error) {
-	s.log.Warn().Err(cause).Msg("target: a full resync is needed")
+	if errors.Is(cause, spool.ErrCorrupt) {
+		s.log.Error().Err(cause).Msg("spool: damaged; a full resync is needed")
+	} else {
+		s.log.Warn().Err(cause).Msg("target: a full resync is needed")
+	}
 	s.needFull.Store(true)
 	if c := s.status.src.Load(); c != nil {
 		c.Close()

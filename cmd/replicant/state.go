@@ -41,8 +41,12 @@ func (st savedState) save(dir string) error {
 		return err
 	}
 	tmp := filepath.Join(dir, stateFile+".tmp")
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // it names the source's stream
 	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // a file left by an older version
+		f.Close()
 		return fmt.Errorf("state: %w", err)
 	}
 	if _, err := f.Write(b); err != nil {
