@@ -2,7 +2,6 @@ package rewrite
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -77,27 +76,8 @@ func TestListCorrupt(t *testing.T) {
 	}
 }
 
-// hashWithFieldTTLs encodes a hash of RDB type 24 (Redis 7.4): fields
-// with their absolute expiry in ms, 0 for none.
 func hashWithFieldTTLs(fields map[string]int64) []byte {
-	minExpire := int64(1) << 48 // none
-	for _, at := range fields {
-		if at > 0 && at < minExpire {
-			minExpire = at
-		}
-	}
-	v := binary.LittleEndian.AppendUint64(nil, uint64(minExpire))
-	v = redistest.AppendRDBLen(v, len(fields))
-	for f, at := range fields {
-		ttl := 0
-		if at > 0 {
-			ttl = int(at - minExpire + 1)
-		}
-		v = redistest.AppendRDBLen(v, ttl)
-		v = redistest.AppendRDBString(v, []byte(f))
-		v = redistest.AppendRDBString(v, []byte("v:"+f))
-	}
-	return redistest.Payload(24, v, 12)
+	return redistest.Payload(redistest.RDBHashFieldTTLs, redistest.HashFieldTTLsValue(fields), 12)
 }
 
 // TestHashFieldTTLsOnOlderTarget: a hash in the encoding with field TTLs

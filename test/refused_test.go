@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"encoding/binary"
 	mrand "math/rand"
 	"strconv"
 	"strings"
@@ -147,28 +146,6 @@ func TestBigElementListsRewritten(t *testing.T) {
 	}
 }
 
-// hashWithFieldTTLs encodes a hash of RDB type 24 (Redis 7.4): fields with
-// their absolute expiry in ms, 0 for none.
-func hashWithFieldTTLs(fields map[string]int64) []byte {
-	minExpire := int64(1) << 48 // none
-	for _, at := range fields {
-		if at > 0 && at < minExpire {
-			minExpire = at
-		}
-	}
-	v := binary.LittleEndian.AppendUint64(nil, uint64(minExpire))
-	v = redistest.AppendRDBLen(v, len(fields))
-	for f, at := range fields {
-		ttl := 0
-		if at > 0 {
-			ttl = int(at - minExpire + 1)
-		}
-		v = redistest.AppendRDBString(redistest.AppendRDBLen(v, ttl), []byte(f))
-		v = redistest.AppendRDBString(v, []byte("v"))
-	}
-	return v
-}
-
 // TestFieldTTLHashesIntoOlderTarget: from an RDB 12 file into Redis 7.0, a
 // hash whose field TTLs were all removed is copied; one with a TTL set is
 // skipped, counted, and its live writes are held back until a DEL
@@ -176,8 +153,8 @@ func hashWithFieldTTLs(fields map[string]int64) []byte {
 // it is copied without the TTL, counted.
 func TestFieldTTLHashesIntoOlderTarget(t *testing.T) {
 	rdb := redistest.RDBFile(12,
-		redistest.RDBKey{Key: "h:ttl", Type: 24, Value: hashWithFieldTTLs(map[string]int64{"a": 0, "b": 4102444800000})},
-		redistest.RDBKey{Key: "h:persisted", Type: 24, Value: hashWithFieldTTLs(map[string]int64{"a": 0, "b": 0})},
+		redistest.RDBKey{Key: "h:ttl", Type: redistest.RDBHashFieldTTLs, Value: redistest.HashFieldTTLsValue(map[string]int64{"a": 0, "b": 4102444800000})},
+		redistest.RDBKey{Key: "h:persisted", Type: redistest.RDBHashFieldTTLs, Value: redistest.HashFieldTTLsValue(map[string]int64{"a": 0, "b": 0})},
 	)
 	dst := startServer(t, redistest.Options{})
 	ctx := context.Background()

@@ -164,3 +164,28 @@ func RDBFile(version int, keys ...RDBKey) []byte {
 	b = append(b, 0xff)
 	return binary.LittleEndian.AppendUint64(b, rdbCRC(b))
 }
+
+// RDBHashFieldTTLs is the RDB type of a hash with field TTLs (Redis 7.4).
+const RDBHashFieldTTLs = 24
+
+// HashFieldTTLsValue encodes a hash of RDB type 24 whose fields each hold
+// "v", with their absolute expiry in Unix ms (0: none).
+func HashFieldTTLsValue(fields map[string]int64) []byte {
+	minExpire := int64(1) << 48 // none
+	for _, at := range fields {
+		if at > 0 && at < minExpire {
+			minExpire = at
+		}
+	}
+	v := binary.LittleEndian.AppendUint64(nil, uint64(minExpire))
+	v = AppendRDBLen(v, len(fields))
+	for f, at := range fields {
+		ttl := 0
+		if at > 0 {
+			ttl = int(at - minExpire + 1) // relative to the minimum, 0 kept for none
+		}
+		v = AppendRDBString(AppendRDBLen(v, ttl), []byte(f))
+		v = AppendRDBString(v, []byte("v"))
+	}
+	return v
+}
