@@ -73,3 +73,46 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkTxnBatches applies b.N INCRs to a real redis-server through Txn
+// in checkpointed batches of 1 and of 100 commands, and reports the rate
+// and the target's CPU per command: the cost of each batch's WATCH, fence
+// script, MULTI and checkpoint write.
+func BenchmarkTxnBatches(b *testing.B) {
+	for _, size := range []int{1, 100} {
+		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
+			dst := startRedis(b)
+			tx, err := DialTxn(context.Background(), Config{Addr: dst.addr}, "ckpt")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tx.Close()
+			incr := [][]byte{[]byte("INCR"), []byte("n")}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), dst.cpuTime()
+			for i := 0; i < b.N; {
+				tx.Begin(0)
+				for end := min(i+size, b.N); i < end; i++ {
+					tx.Add(incr, int64(i+1))
+				}
+				if err := tx.Commit(Checkpoint{ReplID: "0123456789012345678901234567890123456789", Offset: int64(i)}, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := tx.Drain(ctx); err != nil {
+				b.Fatal(err)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cmds/s")
+			if cpu0 >= 0 {
+				b.ReportMetric(float64((dst.cpuTime()-cpu0).Microseconds())/float64(b.N), "target-cpu-us/cmd")
+			}
+			if n, _ := dst.rdb.Get(context.Background(), "n").Int(); n != b.N {
+				b.Fatalf("n = %d, want %d", n, b.N)
+			}
+		})
+	}
+}
