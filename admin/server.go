@@ -430,11 +430,15 @@ func FormatCutover(r CutoverResult) string {
 	fmt.Fprintf(&b, "lag_bytes:%d\n", r.LagBytes)
 	fmt.Fprintf(&b, "lag_seconds:%s\n", seconds(r.LagSeconds))
 	fmt.Fprintf(&b, "writes_paused_ms:%d\n", r.WritesPaused.Milliseconds())
+	fmt.Fprintf(&b, "caught_up_ms:%d\n", r.CaughtUp.Milliseconds())
 	if r.KeepSyncing {
 		fmt.Fprintf(&b, "source: unpaused, the sync goes on\n")
-	} else {
-		fmt.Fprintf(&b, "source: writes stay paused until %s (CLIENT UNPAUSE to release them); replicant stops\n",
-			r.PausedUntil.UTC().Format(time.RFC3339Nano))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "clients_killed:%d\n", r.ClientsKilled)
+	fmt.Fprintf(&b, "source: refuses every write (-NOREPLICAS), its clients were cut off; replicant stops\n")
+	for _, cmd := range r.Rollback {
+		fmt.Fprintf(&b, "rollback: %s\n", cmd)
 	}
 	return b.String()
 }

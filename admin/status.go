@@ -62,11 +62,22 @@ func (s Shard) TargetErrors() int64 { return s.RestoreErrors + s.CommandErrors }
 
 // CutoverResult is what a successful cutover measured.
 type CutoverResult struct {
-	SourceOffset  int64         // master_repl_offset read once writes were paused
-	AppliedOffset int64         // what the target held when the wait ended
-	LagBytes      int64         // zero on success
-	LagSeconds    float64       // -1 when unknown
-	WritesPaused  time.Duration // from CLIENT PAUSE until the target held everything
-	KeepSyncing   bool          // the source was unpaused and the sync goes on
-	PausedUntil   time.Time     // without KeepSyncing: when the source's pause expires
+	SourceOffset  int64   // master_repl_offset read once writes were paused
+	AppliedOffset int64   // what the target held when the wait ended
+	LagBytes      int64   // zero on success
+	LagSeconds    float64 // -1 when unknown
+	// WritesPaused is the pause the source's clients saw: from just before
+	// CLIENT PAUSE until the paused clients were cut off and the source
+	// unpaused (or, if CLIENT UNPAUSE failed, until the pause expires).
+	WritesPaused time.Duration
+	CaughtUp     time.Duration // from CLIENT PAUSE until the target held everything
+	KeepSyncing  bool          // the source was unpaused and the sync goes on
+	PausedUntil  time.Time     // when the source's pause would have expired
+	// ClientsKilled counts the source's client connections cut off (normal
+	// and pubsub, never replicas): without KeepSyncing.
+	ClientsKilled int64
+	// Rollback holds, without KeepSyncing, the commands that make each
+	// source take writes again ("ADDR: CONFIG SET ..."): until then it
+	// refuses every write (-NOREPLICAS).
+	Rollback []string
 }

@@ -274,7 +274,11 @@ func TestRefuseSyncAfterCutover(t *testing.T) {
 	if code := r.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("sync exit status %d after the cutover", code)
 	}
-	must(t, src.Client.Do(ctx, "CLIENT", "UNPAUSE").Err())
+	// The old source refuses writes until the cutover's rollback.
+	if err := src.Client.Set(ctx, "refused:write", "old source", 0).Err(); err == nil || !strings.Contains(err.Error(), "NOREPLICAS") {
+		t.Fatalf("a write to the source after the cutover: %v, want NOREPLICAS", err)
+	}
+	must(t, src.Client.ConfigSet(ctx, "min-replicas-to-write", "0").Err())
 	if v, err := dst.Client.Get(ctx, cutoverKey).Result(); err != nil || v == "" {
 		t.Fatalf("no cut-over mark on the target: %q, %v", v, err)
 	}

@@ -175,20 +175,25 @@ func (f *fleet) Snapshot() admin.Status {
 }
 
 // Cutover implements admin.Provider: every shard pauses its master and
-// waits for its target to catch up, at the same time. Offsets and lag in
-// bytes add up; times are the longest.
+// waits for its target to catch up, at the same time. Only once every
+// shard caught up does each finish (fence its master, mark, cut off its
+// clients, unpause); if one did not, every master is unpaused and the
+// sync goes on. Offsets, lag in bytes and clients add up; times are the
+// longest.
 func (f *fleet) Cutover(ctx context.Context, timeout time.Duration, keepSyncing bool) (admin.CutoverResult, error) {
-	results := make([]admin.CutoverResult, len(f.shards))
+	paused := make([]*pausedSource, len(f.shards))
 	errs := make([]error, len(f.shards))
-	var wg sync.WaitGroup
-	for i, s := range f.shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = s.Cutover(ctx, timeout, keepSyncing)
-		}()
+	f.each(func(i int, s *syncer) { paused[i], errs[i] = s.pauseAndDrain(ctx, timeout) })
+	if err := errors.Join(errs...); err != nil {
+		for _, p := range paused {
+			if p != nil {
+				err = errors.Join(err, p.abort(errors.New("another shard's cutover failed")))
+			}
+		}
+		return admin.CutoverResult{}, err
 	}
-	wg.Wait()
+	results := make([]admin.CutoverResult, len(f.shards))
+	f.each(func(i int, s *syncer) { results[i], errs[i] = s.finishCutover(ctx, paused[i], keepSyncing) })
 	res := results[0]
 	for _, r := range results[1:] {
 		res.SourceOffset += r.SourceOffset
@@ -196,11 +201,27 @@ func (f *fleet) Cutover(ctx context.Context, timeout time.Duration, keepSyncing 
 		res.LagBytes += r.LagBytes
 		res.LagSeconds = max(res.LagSeconds, r.LagSeconds)
 		res.WritesPaused = max(res.WritesPaused, r.WritesPaused)
+		res.CaughtUp = max(res.CaughtUp, r.CaughtUp)
+		res.ClientsKilled += r.ClientsKilled
+		res.Rollback = append(res.Rollback, r.Rollback...)
 		if r.PausedUntil.Before(res.PausedUntil) {
 			res.PausedUntil = r.PausedUntil
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// each runs fn for every shard at once and waits for them all.
+func (f *fleet) each(fn func(i int, s *syncer)) {
+	var wg sync.WaitGroup
+	for i, s := range f.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i, s)
+		}()
+	}
+	wg.Wait()
 }
 
 // PauseApplying implements admin.Provider.
