@@ -12,7 +12,8 @@ import (
 // TestRedis8Source: Redis 8.0 as the source, into Redis 8.0 (restore) and
 // into Redis 7.0 (RDB 12: every key rewritten). The full dataset, lists of
 // elements over a node's 8 KB, a hash with field TTLs (HSETEX) and one
-// whose TTLs were removed (HPERSIST); then live writes of every kind and
+// whose TTLs were removed (HPERSIST); then live writes of every kind (the
+// field TTL commands of 7.4 and 8.0 among them, compared too) and
 // 2,000 rounds of INCR and RPUSH with an HPEXPIRE every 7th round, which
 // 7.0 does not know. Into 8.0 everything lands, field TTLs included; into
 // 7.0 the hash with field TTLs is skipped with its live writes, the
@@ -59,7 +60,9 @@ func TestRedis8Source(t *testing.T) {
 			r.waitOutput(t, `"message":"streaming"`, 30*time.Second)
 			skip := isCheckpoint
 			if c.older {
-				skip = func(k string) bool { return isCheckpoint(k) || k == "hfe:ttl" }
+				// Hashes with field TTLs: skipped, or written live by
+				// commands 7.0 does not know (HSETEX...) and left out.
+				skip = func(k string) bool { return isCheckpoint(k) || k == "hfe:ttl" || strings.HasPrefix(k, "live:hfe:") }
 				if !strings.Contains(r.out.String(), `"unrepresentable_skipped":1,`) {
 					t.Fatalf("the hash with field TTLs is not the one key skipped:\n%s", tail(r.out.String(), 20))
 				}

@@ -79,7 +79,8 @@ const scanCount = 1000
 // types with DUMP. Reads are pipelined per SCAN page on both servers at once.
 // It returns at most MaxDiffs differences; an error means it could not read.
 func Compare(ctx context.Context, src, dst *Server, o CompareOptions) ([]Diff, error) {
-	c := &comparer{src: src, dst: dst, o: o.withDefaults()}
+	c := &comparer{src: src, dst: dst, o: o.withDefaults(),
+		fieldTTLs: map[*Server]bool{src: holdsFieldTTLs(ctx, src), dst: holdsFieldTTLs(ctx, dst)}}
 	dbs := c.o.DBs
 	if dbs == nil {
 		var err error
@@ -130,9 +131,10 @@ func WaitEqual(ctx context.Context, src, dst *Server, o CompareOptions, every ti
 }
 
 type comparer struct {
-	src, dst *Server
-	o        CompareOptions
-	diffs    []Diff
+	src, dst  *Server
+	o         CompareOptions
+	diffs     []Diff
+	fieldTTLs map[*Server]bool // the server holds hash field TTLs (7.4+)
 }
 
 func (c *comparer) add(d Diff) {

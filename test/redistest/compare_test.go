@@ -166,3 +166,44 @@ func TestWaitEqualTimesOut(t *testing.T) {
 		t.Errorf("got %q, %v; want the missing key and an error", diffs, err)
 	}
 }
+
+// TestCompareFieldTTLs: on Redis 8, a hash field that expires on one side
+// only, or at another time, is a difference; equal expiries are not.
+func TestCompareFieldTTLs(t *testing.T) {
+	bin, err := Redis8Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t, 20*time.Second)
+	src, dst := start(t, Options{Binary: bin}), start(t, Options{Binary: bin})
+	at := time.Now().Add(time.Hour).UnixMilli()
+	for _, s := range []*Server{src, dst} {
+		if err := s.Client.Do(ctx, "HSET", "h", "a", "1", "b", "2").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Client.Do(ctx, "HPEXPIREAT", "h", at, "FIELDS", 1, "a").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diffs, err := Compare(ctx, src, dst, CompareOptions{})
+	noDiffs(t, diffs, err)
+	for _, c := range []struct {
+		name string
+		cmd  []any
+	}{
+		{"other expiry", []any{"HPEXPIREAT", "h", at + 5000, "FIELDS", 1, "a"}},
+		{"expiry on one side", []any{"HPEXPIREAT", "h", at, "FIELDS", 1, "b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := dst.Client.Do(ctx, c.cmd...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			diffs, err := Compare(ctx, src, dst, CompareOptions{})
+			if err != nil || len(diffs) != 1 || !strings.Contains(diffs[0].What, "expires at") {
+				t.Fatalf("got %v (%v), want one field expiry difference", diffs, err)
+			}
+			dst.Client.Do(ctx, "HPEXPIREAT", "h", at, "FIELDS", 1, "a")
+			dst.Client.Do(ctx, "HPERSIST", "h", "FIELDS", 1, "b")
+		})
+	}
+}

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +74,24 @@ var liveOps = []liveOp{
 	{"XGROUP CREATECONSUMER", 1, 6, 2, do(func(l *live) []any {
 		return []any{"XGROUP", "CREATECONSUMER", l.key("x"), "g1", l.consumer()}
 	})},
+	// Hash field TTLs (7.4, and 8.0's HSETEX, HGETEX, HGETDEL), on keys of
+	// their own ("live:hfe:N"), which a target before 7.4 cannot hold.
+	{"HSET hfe", 2, 7, 4, do(func(l *live) []any { return []any{"HSET", l.key("hfe"), l.field(), l.text()} })},
+	{"HPEXPIRE", 2, 7, 4, do(func(l *live) []any {
+		return []any{"HPEXPIRE", l.key("hfe"), l.pexpireMillis(), "FIELDS", 1, l.field()}
+	})},
+	{"HPERSIST", 1, 7, 4, do(func(l *live) []any { return []any{"HPERSIST", l.key("hfe"), "FIELDS", 1, l.field()} })},
+	{"HSETEX", 2, 8, 0, do(func(l *live) []any {
+		return []any{"HSETEX", l.key("hfe"), "PX", l.pexpireMillis(), "FIELDS", 1, l.field(), l.text()}
+	})},
+	{"HGETEX", 1, 8, 0, do(func(l *live) []any {
+		return []any{"HGETEX", l.key("hfe"), "PX", l.pexpireMillis(), "FIELDS", 1, l.field()}
+	})},
+	{"HGETDEL", 1, 8, 0, do(func(l *live) []any { return []any{"HGETDEL", l.key("hfe"), "FIELDS", 1, l.field()} })},
 }
+
+// field is one of a few hash field names, so that field ops meet.
+func (l *live) field() string { return "f" + strconv.Itoa(l.rng.IntN(5)) }
 
 // evalScript writes three keys: a string, a counter and a list.
 const evalScript = `redis.call('SET', KEYS[1], ARGV[1])

@@ -41,7 +41,11 @@ func (c *comparer) compareValues(ctx context.Context, db int, keys []typedKey) e
 		return nil
 	}
 	sv, dv, err := onBoth(c.src, c.dst, func(s *Server) ([]value, error) {
-		return readValues(ctx, s.ClientDB(db), keys)
+		vals, err := readValues(ctx, s.ClientDB(db), keys)
+		if err == nil && c.fieldTTLs[s] {
+			err = addFieldTTLs(ctx, s.ClientDB(db), keys, vals)
+		}
+		return vals, err
 	})
 	if err != nil {
 		return err
