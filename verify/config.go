@@ -40,8 +40,8 @@ const (
 	Proxy
 )
 
-// ParseKind reads "auto", "standalone", "cluster" or "proxy" (or
-// "twemproxy").
+// ParseKind reads "auto", "standalone", "cluster" or "twemproxy" (or
+// "proxy", its older name).
 func ParseKind(s string) (Kind, error) {
 	switch s {
 	case "auto":
@@ -53,7 +53,7 @@ func ParseKind(s string) (Kind, error) {
 	case "proxy", "twemproxy":
 		return Proxy, nil
 	}
-	return 0, fmt.Errorf("kind %q: want auto, standalone, cluster or proxy", s)
+	return 0, fmt.Errorf("kind %q: want auto, standalone, cluster or twemproxy", s)
 }
 
 func (k Kind) String() string {
@@ -65,7 +65,7 @@ func (k Kind) String() string {
 	case Cluster:
 		return "cluster"
 	case Proxy:
-		return "proxy"
+		return "twemproxy"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -129,6 +129,11 @@ type Config struct {
 	// that expires within it may be missing on the other side, and its
 	// value is not compared (it may vanish between the reads).
 	TTLTolerance time.Duration
+	// ExpireMargin is how much later than on the source a key expires on
+	// the target (replicant sync's --expire-margin): a target expiry that
+	// much later is equal, and a key the source expired may live on the
+	// target for that long.
+	ExpireMargin time.Duration
 	// Rounds is how many rounds run at most, the first one included;
 	// default 3. Each round after the first rechecks only the keys that
 	// differed in the previous one, so keys that were changing under live

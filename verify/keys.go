@@ -180,7 +180,7 @@ func (v *verifier) judgeMeta(s, d meta) (verdict, *pendingValue) {
 		}
 		return verdict{Missing, fmt.Sprintf("%s on source (ttl %s), not on target", s.typ, fmtTTL(s.pttl))}, nil
 	case s.typ == "none":
-		if v.expiresSoon(d) {
+		if v.expiresSoon(d) || d.pttl >= 0 && d.pttl <= (v.cfg.TTLTolerance+v.cfg.ExpireMargin).Milliseconds() {
 			return verdict{}, nil
 		}
 		return verdict{Extra, fmt.Sprintf("%s on target (ttl %s), not on source", d.typ, fmtTTL(d.pttl))}, nil
@@ -207,7 +207,7 @@ func (v *verifier) ttlDiff(s, d int64) string {
 	switch {
 	case s < 0 && d < 0:
 		return ""
-	case s >= 0 && d >= 0 && abs(s-d) <= v.cfg.TTLTolerance.Milliseconds():
+	case s >= 0 && d >= 0 && abs(s+v.cfg.ExpireMargin.Milliseconds()-d) <= v.cfg.TTLTolerance.Milliseconds():
 		return ""
 	}
 	return fmtTTL(s) + " vs " + fmtTTL(d)

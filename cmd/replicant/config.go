@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,8 +35,11 @@ Configuration:
   name in upper case with "-" as "_" (REPLICANT_EXPIRE_MARGIN=30s). The
   command line wins over the environment, which wins over the file, which
   wins over the defaults. A key or a REPLICANT_ variable that names no flag
-  of any replicant command is an error; one naming another command's flag is
-  left alone, so one file or environment can serve sync, verify and cutover.
+  of any replicant command is an error, except the variables Kubernetes
+  injects for a Service named replicant (REPLICANT_PORT,
+  REPLICANT_SERVICE_HOST...), which are ignored; one naming another
+  command's flag is left alone, so one file or environment can serve sync,
+  verify and cutover.
 `
 
 // addConfigFlag defines --config on fs and returns where its value goes.
@@ -68,14 +72,14 @@ func applyConfig(fs *flag.FlagSet, environ []string) error {
 			return
 		}
 		if v, ok := env[f.Name]; ok {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Sprintf("%s%s=%q: %v", envPrefix, envName(f.Name), v, err))
+			if err := setFlag(fs, f.Name, envPrefix+envName(f.Name), v); err != nil {
+				errs = append(errs, err.Error())
 			}
 			return
 		}
 		for _, v := range file.values[f.Name] {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %s: %q: %v", file.path, f.Name, v, err))
+			if err := setFlag(fs, f.Name, file.path+": "+f.Name, v); err != nil {
+				errs = append(errs, err.Error())
 				return
 			}
 		}
@@ -108,6 +112,9 @@ func configEnv(environ []string) (map[string]string, error) {
 			continue
 		}
 		name, ok := byEnv[suffix]
+		if !ok && kubernetesServiceVar.MatchString(suffix) {
+			continue // a Service's address, which Kubernetes injects
+		}
 		if !ok {
 			unknown = append(unknown, k)
 			continue
@@ -120,6 +127,14 @@ func configEnv(environ []string) (map[string]string, error) {
 	}
 	return env, nil
 }
+
+// kubernetesServiceVar matches the suffix (after REPLICANT_) of the
+// variables Kubernetes injects into every pod for a Service named
+// "replicant" or "replicant-<name>": REPLICANT_SERVICE_HOST,
+// REPLICANT_SERVICE_PORT[_<port name>], REPLICANT_PORT,
+// REPLICANT_PORT_6379_TCP[_PROTO|_PORT|_ADDR], and the same after
+// REPLICANT_<NAME>_. They name no flag and are ignored.
+var kubernetesServiceVar = regexp.MustCompile(`^(?:[A-Z0-9_]+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT|PORT_[0-9]+_(?:TCP|UDP|SCTP)(?:_PROTO|_PORT|_ADDR)?)$`)
 
 // knownFlags are the flags of every command, and --config: a key or
 // variable naming one of them is valid for any command.
@@ -284,6 +299,9 @@ func flagValues(fs *flag.FlagSet, raw map[string]any) (map[string][]string, erro
 // flag.Value of replicant's own (--db, --skip-prefix) is set once per
 // element, as each repetition on the command line would.
 func repeatable(v flag.Value) bool {
+	if _, ok := v.(interface{ single() }); ok {
+		return false
+	}
 	t := reflect.TypeOf(v)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -65,14 +65,16 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.DurationVar(&o.RetryMax, "retry-max", 30*time.Second, "longest wait between attempts while the source is not ready (loading, or a replica whose link is down)")
 	fs.DurationVar(&o.ExpireMargin, "expire-margin", time.Second, "keys with an expiry expire this much later on the target than on the source, so that the source's own DEL of an expired key, not the target's clock, removes it while the replication lag stays under the margin (0: same time)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "`dir` for the spool of the stream and the resume state; start again with the same dir to resume without a full sync (default: a temporary dir, removed at exit; resuming then relies on the target's checkpoint and the source's backlog)")
-	fs.Int64Var(&o.SpoolMax, "spool-max", 4<<30, "most `bytes` of stream kept on disk while the target is slow or down; past it replicant stops with an error, losing nothing")
+	o.SpoolMax = 4 << 30
+	fs.Var(sizeFlag{&o.SpoolMax}, "spool-max", "most `size` of stream kept on disk while the target is slow or down (4GiB, 512MiB, 4GB, or bytes); past it replicant stops with an error, losing nothing")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` (in db 0 of the target) holding the stream offset the target has applied, written atomically with every batch")
 	fs.BoolVar(&o.Overwrite, "overwrite", false, "write into a target that holds data replicant did not write (no checkpoint of replicant on it): a first sync into a non-empty target (keys of the same name are replaced, the others kept), and a full resync after the target lost replicant's checkpoint while holding data (FLUSHALL)")
 	fs.BoolVar(&o.AfterCutoverOK, "after-cutover-ok", false, "sync into a target that \"replicant cutover\" marked as cut over: the mark is removed and a full sync replaces the target's data, writes made on it since the cutover included")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "lifetime of the lease key on the target that names the replicant writing to it, renewed every third of it; another replicant is refused while the lease is live, and may go on once the holder stopped renewing it for this long")
 	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
 	fs.StringVar(&o.Apply, "apply", applyAuto, "`mode` of applying snapshot keys: restore (RESTORE of the source's DUMP payload), rewrite (plain commands: DEL, then RPUSH/SADD/HSET/ZADD/XADD... in bounded chunks, then PEXPIREAT) or auto: restore when the target takes the payload's RDB version and the payload is under --max-restore-bytes, else rewrite")
-	fs.Int64Var(&o.MaxRestoreBytes, "max-restore-bytes", 64<<20, "largest DUMP payload sent as RESTORE in --apply auto (the target's proto-max-bulk-len lowers it); larger keys are rewritten")
+	o.MaxRestoreBytes = 64 << 20
+	fs.Var(sizeFlag{&o.MaxRestoreBytes}, "max-restore-bytes", "largest DUMP payload `size` sent as RESTORE in --apply auto (64MiB, or bytes; the target's proto-max-bulk-len lowers it); larger keys are rewritten")
 	fs.Int64Var(&o.BigValueElements, "big-value-elements", 1<<20, "lists, sets, hashes and sorted sets with more elements than this (and plain strings over --max-restore-bytes) are streamed from the source's RDB to the target as commands, element by element, so memory does not grow with the key (not with --apply restore)")
 	fs.BoolVar(&o.Strict, "strict", false, "stop with an error when a snapshot key cannot be represented on the target (a stream on Redis < 5.0, hash field expiries on Redis < 7.4, a module type), instead of skipping it with a warning")
 	fs.BoolVar(&o.DropFieldTTL, "drop-field-ttl", false, "copy a hash with field TTLs to a target before Redis 7.4 as its fields without their TTLs (warned and counted), instead of skipping the key")
@@ -129,7 +131,22 @@ func (o *syncOptions) validate() error {
 	if o.LeaseTTL < time.Second {
 		return fmt.Errorf("--lease-ttl must be at least 1s")
 	}
-	return nil
+	return o.validateMore()
+}
+
+// validateMore refuses flags that contradict each other or name nothing.
+func (o *syncOptions) validateMore() error {
+	if err := checkDurations(map[string]time.Duration{"status-interval": o.StatusInterval,
+		"connect-timeout": o.ConnectTimeout, "retry-max": o.RetryMax}); err != nil {
+		return err
+	}
+	if err := o.TLS.checkPair(); err != nil {
+		return err
+	}
+	if err := checkDBOverlap(o.Filter.DBs, o.Filter.SkipDBs); err != nil {
+		return err
+	}
+	return checkCommands(o.Filter.SkipCommands)
 }
 
 // Values of --snapshot-commands.

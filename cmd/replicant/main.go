@@ -78,6 +78,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int,
 	fs.SetOutput(io.Discard)
 	addConfigFlag(fs)
 	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		err = explainParseError(fs, err)
+	}
 	if err == nil && fs.NArg() == 0 {
 		err = applyConfig(fs, os.Environ())
 	}

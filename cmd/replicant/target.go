@@ -67,6 +67,9 @@ func (c db0Only) hint(err error, db int) error {
 // resolveTargetKind turns --target-kind and the target URL into a kind.
 func resolveTargetKind(flag string, dst endpoint) (string, error) {
 	kind := strings.ToLower(flag)
+	if kind == "proxy" { // verify's old word for it
+		kind = kindTwemproxy
+	}
 	switch {
 	case kind == "" || kind == kindAuto:
 		if dst.Cluster {

@@ -25,6 +25,7 @@ type verifyOptions struct {
 	Mode           string
 	Sample         int
 	TTLTolerance   time.Duration
+	ExpireMargin   time.Duration // the sync's --expire-margin
 	Rounds         int
 	RoundDelay     time.Duration
 	DBs            dbList
@@ -46,10 +47,11 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.StringVar(&o.Source, "source", "", "source `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
-	fs.StringVar(&o.TargetKind, "target-kind", "auto", "`kind` of target: standalone, cluster (any node's URL), proxy (twemproxy: no SCAN, so keys only on the target are not looked for), or auto: standalone or cluster, as the target's INFO says")
+	fs.StringVar(&o.TargetKind, "target-kind", "auto", "`kind` of target: standalone, cluster (any node's URL), twemproxy (no SCAN, so keys only on the target are not looked for), or auto: standalone or cluster, as the target's INFO says")
 	fs.StringVar(&o.Mode, "mode", "full", "`mode`: full (every key) or sample (--sample random keys per database and side)")
 	fs.IntVar(&o.Sample, "sample", 0, "random keys per database and side compared in sample mode (RANDOMKEY); a database with no more keys is compared whole; setting it implies --mode sample (default 10000)")
 	fs.DurationVar(&o.TTLTolerance, "ttl-tolerance", verify.DefaultTTLTolerance, "how far two expiries may differ; a key expiring within it may be missing on one side")
+	fs.DurationVar(&o.ExpireMargin, "expire-margin", time.Second, "the sync's --expire-margin: expiries on the target are expected this much later than on the source (within --ttl-tolerance), and a key the source expired may live on the target this long")
 	fs.IntVar(&o.Rounds, "rounds", verify.DefaultRounds, "rounds at most: after the first, each round rechecks only the keys still differing, so keys changing under live writes settle")
 	fs.DurationVar(&o.RoundDelay, "round-delay", verify.DefaultRoundDelay, "pause before each recheck round")
 	fs.Var(&o.DBs, "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
@@ -135,6 +137,12 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if c.Target, err = o.endpoint("--target", o.Target, o.TargetKind); err != nil {
 		return c, err
 	}
+	if err := o.TLS.checkPair(); err != nil {
+		return c, err
+	}
+	if err := checkDurations(map[string]time.Duration{"connect-timeout": o.ConnectTimeout, "expire-margin": o.ExpireMargin}); err != nil {
+		return c, err
+	}
 	switch {
 	case o.TTLTolerance <= 0:
 		return c, fmt.Errorf("--ttl-tolerance must be above 0")
@@ -146,7 +154,7 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if err = o.applyFilters(&c); err != nil {
 		return c, err
 	}
-	c.Sample, c.TTLTolerance, c.Rounds = o.Sample, o.TTLTolerance, o.Rounds
+	c.Sample, c.TTLTolerance, c.Rounds, c.ExpireMargin = o.Sample, o.TTLTolerance, o.Rounds, o.ExpireMargin
 	c.RoundDelay = o.RoundDelay
 	if c.RoundDelay == 0 {
 		c.RoundDelay = -1 // verify.Config's "no pause"
