@@ -31,7 +31,25 @@ type applier struct {
 	applied  atomic.Int64
 	commands atomic.Int64 // applied by closed connections
 	refused  atomic.Int64
-	skip     map[int64]string // commands the target refuses for good, by end offset
+	skip     map[int64]string       // commands the target refuses for good, by end offset
+	problem  atomic.Pointer[string] // why applying stopped, until a session reads the checkpoint again
+}
+
+// Problem says why the target is not being applied to (unreachable, or
+// applying failed and waits to be retried); "" while it is.
+func (a *applier) Problem() string {
+	if p := a.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// keepCounts adds the counts of a stopped applier to the syncer's, for the
+// summary at exit.
+func (a *applier) keepCounts() {
+	applied, refused := a.Counts()
+	a.s.pastCommands.Add(applied)
+	a.s.pastRefused.Add(refused)
 }
 
 // startApplier starts applying from the target's checkpoint. It runs until
@@ -63,6 +81,7 @@ func (a *applier) stop() {
 		a.closeTarget()
 		<-a.done
 	}
+	a.keepCounts()
 }
 
 // stopForExit is stop for a process about to exit, which has waited for
@@ -71,6 +90,7 @@ func (a *applier) stop() {
 // ended. Nothing is lost: the target's checkpoint says what it holds, and
 // the rest is in the spool.
 func (a *applier) stopForExit() {
+	defer a.keepCounts()
 	a.cancel()
 	if a.wait(exitGrace) {
 		return
@@ -145,6 +165,8 @@ func (a *applier) run(ctx context.Context) {
 		if time.Since(started) > time.Minute {
 			wait = 200 * time.Millisecond
 		}
+		problem := "target: applying stopped: " + err.Error()
+		a.problem.Store(&problem)
 		a.s.log.Warn().Err(err).Str("retry_in", wait.String()).Msg("target: applying stopped; will go on from its checkpoint")
 		select {
 		case <-ctx.Done():
@@ -171,6 +193,7 @@ func (a *applier) session(ctx context.Context) error {
 	}
 	t.SetApplied(cp.Offset)
 	a.txn.Store(box)
+	a.problem.Store(nil)
 	a.s.log.Info().Int64("offset", cp.Offset).Int("db", cp.DB).Msg("target: applying the stream from its checkpoint")
 	err = a.applyFrom(ctx, t, cp)
 	t.Close() // waits for the replies in flight: they may tell of a divergence

@@ -207,7 +207,10 @@ func (s *syncer) Snapshot() admin.Status {
 	if src := st.src.Load(); src != nil {
 		sh.ReceivedOffset = src.Received()
 	}
+	healthy, problem := true, ""
 	if a := s.applier.Load(); a != nil {
+		problem = a.Problem()
+		healthy = problem == ""
 		sh.Commands, sh.CommandErrors = a.Counts()
 		sh.AppliedOffset = a.Applied()
 		sh.ReceivedOffset = s.spool.End()
@@ -216,7 +219,7 @@ func (s *syncer) Snapshot() admin.Status {
 	}
 	return admin.Status{
 		Version: version, Phase: sh.Phase, Uptime: time.Since(st.started), Target: s.dstCfg.Addr,
-		ApplyingPaused: s.ctl.pause.paused(), Healthy: true, Shards: []admin.Shard{sh},
+		ApplyingPaused: s.ctl.pause.paused(), Healthy: healthy, Problem: problem, Shards: []admin.Shard{sh},
 	}
 }
 

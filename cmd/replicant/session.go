@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,12 +35,12 @@ func (s *syncer) run(ctx context.Context) error {
 	defer s.closeState()
 	ctx, release, err := s.interlocks(ctx)
 	if err != nil {
-		return s.stopped(ctx, err)
+		return s.stopped(ctx, s.explainTargetEOF(ctx, err))
 	}
 	defer release()
 	resume, err := s.startingPoint(ctx)
 	if err != nil {
-		return s.stopped(ctx, err)
+		return s.stopped(ctx, s.explainTargetEOF(ctx, err))
 	}
 	go s.status.loop(ctx, s, s.opts.StatusInterval)
 	checkSourceLimits(ctx, s.sourceClientOptions(), s.log.With().Str("side", "source").Logger())
@@ -479,12 +480,24 @@ func (s *syncer) finish(ctx context.Context) error {
 			time.Sleep(10 * time.Millisecond)
 		}
 		if a.Applied() < s.spool.End() {
-			s.log.Warn().Int64("applied", a.Applied()).Int64("spooled", s.spool.End()).
-				Msg("stopping before the target applied everything; the rest is in the spool for the next start with the same --state-dir")
+			s.warnUnapplied(a.Applied())
 		}
 	}
 	s.status.log(s, "stopped")
 	return nil
+}
+
+// warnUnapplied says, at a stop before the target applied everything,
+// what becomes of the rest and where the next start goes on from.
+func (s *syncer) warnUnapplied(applied int64) {
+	ev := s.log.Warn().Int64("applied", applied).Int64("spooled", s.spool.End()).Int64("unapplied_bytes", s.spool.End()-applied)
+	if s.tempState {
+		ev.Msg("stopping before the target applied everything; the stream it has not applied is discarded with the temporary state dir: the next start goes on from the target's checkpoint (offset " +
+			strconv.FormatInt(applied, 10) + ") by a partial resync while the source's backlog still holds that offset, else by a full sync (--state-dir keeps the spool across restarts)")
+		return
+	}
+	ev.Str("state_dir", s.stateDir).Msg("stopping before the target applied everything; the rest is in the spool in --state-dir " +
+		s.stateDir + ", applied from the target's checkpoint at the next start with the same --state-dir")
 }
 
 // sourceAddr is the address of the source the link is (or was last)

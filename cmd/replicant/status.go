@@ -87,3 +87,27 @@ func (st *status) log(s *syncer, msg string) {
 // snapshotBox holds the snapshot writer of a full sync, for other
 // goroutines to read its counts.
 type snapshotBox struct{ forwarder.SnapshotWriter }
+
+// logSummary writes the last line of a sync: what it did in all, and how
+// it ended (err nil: stopped cleanly).
+func (s *syncer) logSummary(err error) {
+	st := s.status
+	restored, restoreErrors := s.restored.Load(), st.restoreErrors.Load()
+	if fwd := st.fwd.Load(); fwd != nil {
+		fs := fwd.Stats()
+		restored, restoreErrors = restored+fs.Restored, restoreErrors+fs.RestoreErrors
+	}
+	commands, refused := s.pastCommands.Load(), s.pastRefused.Load()
+	if a := s.applier.Load(); a != nil {
+		c, r := a.Counts()
+		commands, refused = commands+c, refused+r
+	}
+	ended := "stopped"
+	if err != nil {
+		ended = "failed"
+	}
+	s.logFilterStats(s.log.Info().Str("ended", ended).Int64("keys_restored", restored).
+		Int64("commands_applied", commands).Int64("errors", restoreErrors+refused).
+		Int64("restore_errors", restoreErrors).Int64("command_errors", refused)).
+		Str("duration", time.Since(st.started).Round(time.Millisecond).String()).Msg("sync ended")
+}

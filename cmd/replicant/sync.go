@@ -49,14 +49,23 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer closeOperator()
-	if err := s.run(ctx); err != nil {
-		log.Error().Err(err).Msg("sync failed")
-		if !isTerminal(stderr) || o.LogFormat == "json" {
-			fmt.Fprintf(stderr, "replicant: %v\n", err)
-		}
+	err = s.run(ctx)
+	s.logSummary(err)
+	if err != nil {
+		reportFailure(log, stderr, o.LogFormat, err)
 		return exitError
 	}
 	return exitOK
+}
+
+// reportFailure logs why the sync failed; with text logs to a file or a
+// pipe it adds the plain line "replicant: <error>" for the operator. With
+// JSON logs the JSON record is the one line.
+func reportFailure(log zerolog.Logger, stderr io.Writer, format string, err error) {
+	log.Error().Err(err).Msg("sync failed")
+	if format == "text" && !isTerminal(stderr) {
+		fmt.Fprintf(stderr, "replicant: %v\n", err)
+	}
 }
 
 // runFleet is "replicant sync" from a cluster source (fleet.go).
@@ -75,8 +84,7 @@ func runFleet(ctx context.Context, o syncOptions, log zerolog.Logger, stderr io.
 	}
 	defer closeEndpoints()
 	if err := f.run(ctx); err != nil {
-		log.Error().Err(err).Msg("sync failed")
-		fmt.Fprintf(stderr, "replicant: %v\n", err)
+		reportFailure(log, stderr, o.LogFormat, err)
 		return exitError
 	}
 	return exitOK
@@ -113,6 +121,10 @@ type syncer struct {
 	restored   atomic.Int64             // keys restored by finished snapshots
 	fullSyncs  int
 	everSynced bool // this process restored a snapshot or resumed
+
+	// stream commands applied and refused by stopped appliers, for the
+	// summary at exit
+	pastCommands, pastRefused atomic.Int64
 
 	// interlocks (interlock.go, lease.go)
 	lease        *lease   // the target's lease, held from before the first write

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/replicant/replicant/forwarder"
+	"github.com/replicant/replicant/resp"
 )
 
 func init() {
@@ -102,4 +108,52 @@ func pickPool(pools map[string]nutcrackerPool, addr string) (nutcrackerPool, err
 		}
 	}
 	return nutcrackerPool{}, fmt.Errorf("no pool listens on %s, and there are %d pools", addr, len(pools))
+}
+
+// explainTargetEOF turns a connection the target closed at start, which a
+// twemproxy does on a command it does not know (HELLO, INFO), into the
+// advice to say what the target is; other errors are kept.
+func (s *syncer) explainTargetEOF(ctx context.Context, err error) error {
+	if err == nil || s.targetKind != kindStandalone || s.dstCfg.TLS != nil ||
+		!(errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF")) {
+		return err
+	}
+	if looksLikeTwemproxy(ctx, s.dstCfg.Addr, s.dstCfg.Username, s.dstCfg.Password, s.opts.ConnectTimeout) {
+		return fatalError{fmt.Errorf("the target looks like twemproxy (it answers PING but closes the connection on INFO): pass --target-kind twemproxy (%v)", err)}
+	}
+	return err
+}
+
+// looksLikeTwemproxy reports a server at addr that answers PING with PONG
+// and then closes the connection on INFO, as twemproxy does for a command
+// it does not proxy; Redis answers INFO.
+func looksLikeTwemproxy(ctx context.Context, addr, user, password string, timeout time.Duration) bool {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	r := bufio.NewReader(c)
+	ask := func(args ...string) (string, error) {
+		if _, err := c.Write(resp.AppendCommandString(nil, args...)); err != nil {
+			return "", err
+		}
+		return r.ReadString('\n')
+	}
+	if password != "" {
+		args := []string{"AUTH", password}
+		if user != "" {
+			args = []string{"AUTH", user, password}
+		}
+		if line, err := ask(args...); err != nil || !strings.HasPrefix(line, "+") {
+			return false
+		}
+	}
+	if line, err := ask("PING"); err != nil || !strings.HasPrefix(line, "+PONG") {
+		return false
+	}
+	_, err = ask("INFO")
+	return errors.Is(err, io.EOF)
 }
