@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 )
@@ -88,26 +90,51 @@ func (st *status) log(s *syncer, msg string) {
 // goroutines to read its counts.
 type snapshotBox struct{ forwarder.SnapshotWriter }
 
+// summaryCounts are the totals of a sync for its summary line.
+type summaryCounts struct {
+	restored, restoreErrors, commands, refused int64
+}
+
+func (s *syncer) summaryCounts() summaryCounts {
+	st := s.status
+	c := summaryCounts{restored: s.restored.Load(), restoreErrors: st.restoreErrors.Load(),
+		commands: s.pastCommands.Load(), refused: s.pastRefused.Load()}
+	if fwd := st.fwd.Load(); fwd != nil {
+		fs := fwd.Stats()
+		c.restored, c.restoreErrors = c.restored+fs.Restored, c.restoreErrors+fs.RestoreErrors
+	}
+	if a := s.applier.Load(); a != nil {
+		applied, refused := a.Counts()
+		c.commands, c.refused = c.commands+applied, c.refused+refused
+	}
+	return c
+}
+
 // logSummary writes the last line of a sync: what it did in all, and how
 // it ended (err nil: stopped cleanly).
 func (s *syncer) logSummary(err error) {
-	st := s.status
-	restored, restoreErrors := s.restored.Load(), st.restoreErrors.Load()
-	if fwd := st.fwd.Load(); fwd != nil {
-		fs := fwd.Stats()
-		restored, restoreErrors = restored+fs.Restored, restoreErrors+fs.RestoreErrors
+	logSummary(s.log, s.summaryCounts(), s.status.started, err, s.logFilterStats)
+}
+
+// logSummary writes the last line of a sync from a cluster source: the
+// totals of every shard.
+func (f *fleet) logSummary(err error) {
+	var c summaryCounts
+	for _, s := range f.shards {
+		one := s.summaryCounts()
+		c.restored, c.restoreErrors = c.restored+one.restored, c.restoreErrors+one.restoreErrors
+		c.commands, c.refused = c.commands+one.commands, c.refused+one.refused
 	}
-	commands, refused := s.pastCommands.Load(), s.pastRefused.Load()
-	if a := s.applier.Load(); a != nil {
-		c, r := a.Counts()
-		commands, refused = commands+c, refused+r
-	}
+	logSummary(f.log, c, f.shards[0].status.started, err, func(ev *zerolog.Event) *zerolog.Event { return ev })
+}
+
+func logSummary(log zerolog.Logger, c summaryCounts, started time.Time, err error, more func(*zerolog.Event) *zerolog.Event) {
 	ended := "stopped"
 	if err != nil {
 		ended = "failed"
 	}
-	s.logFilterStats(s.log.Info().Str("ended", ended).Int64("keys_restored", restored).
-		Int64("commands_applied", commands).Int64("errors", restoreErrors+refused).
-		Int64("restore_errors", restoreErrors).Int64("command_errors", refused)).
-		Str("duration", time.Since(st.started).Round(time.Millisecond).String()).Msg("sync ended")
+	more(log.Info().Str("ended", ended).Int64("keys_restored", c.restored).
+		Int64("commands_applied", c.commands).Int64("errors", c.restoreErrors+c.refused).
+		Int64("restore_errors", c.restoreErrors).Int64("command_errors", c.refused)).
+		Str("duration", time.Since(started).Round(time.Millisecond).String()).Msg("sync ended")
 }

@@ -83,7 +83,9 @@ func runFleet(ctx context.Context, o syncOptions, log zerolog.Logger, stderr io.
 		return exitUsage
 	}
 	defer closeEndpoints()
-	if err := f.run(ctx); err != nil {
+	err = f.run(ctx)
+	f.logSummary(err)
+	if err != nil {
 		reportFailure(log, stderr, o.LogFormat, err)
 		return exitError
 	}
