@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -108,5 +109,25 @@ func TestConfigDefaults(t *testing.T) {
 	c.Source.Options.Addr, c.Target.Options.Addr, c.Mode = "a:1", "b:1", Sample
 	if err := c.validate(); err == nil {
 		t.Error("sample mode without a size accepted")
+	}
+}
+
+// TestExpireMargin: with the sync's --expire-margin, a target expiry that
+// much later is equal, and a key the source expired may live on the target
+// for the margin.
+func TestExpireMargin(t *testing.T) {
+	v := &verifier{cfg: Config{TTLTolerance: 2 * time.Second, ExpireMargin: 30 * time.Second}}
+	if d := v.ttlDiff(60000, 90000); d != "" {
+		t.Errorf("target expiry 30 s later with a 30 s margin: %q", d)
+	}
+	if d := v.ttlDiff(60000, 60000); d == "" {
+		t.Error("target expiry not shifted by the margin: no difference")
+	}
+	if vd, _ := v.judgeMeta(meta{typ: "none", pttl: -2}, meta{typ: "string", pttl: 25000}); vd.kind != "" {
+		t.Errorf("a key the source expired, on the target within the margin: %+v", vd)
+	}
+	v.cfg.ExpireMargin = 0
+	if d := v.ttlDiff(60000, 90000); d == "" {
+		t.Error("without a margin, expiries 30 s apart: no difference")
 	}
 }
