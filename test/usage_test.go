@@ -65,6 +65,7 @@ func TestUsageErrorsIssue13(t *testing.T) {
 		{"negative status interval", nil, append(sync, "--status-interval", "-1s"), []string{"--status-interval", "negative"}},
 		{"negative connect timeout", nil, append(sync, "--connect-timeout", "-1s"), []string{"--connect-timeout"}},
 		{"negative retry max", nil, append(sync, "--retry-max", "-5s"), []string{"--retry-max"}},
+		{"zero retry max", nil, append(sync, "--retry-max", "0"), []string{"--retry-max", "above 0"}},
 		{"size type error", nil, append(sync, "--spool-max", "x"), []string{`--spool-max: "x": want a size like 4GiB`}},
 		{"duration type error", nil, append(sync, "--status-interval", "soon"), []string{`--status-interval: "soon": want a duration like 5s`}},
 		{"integer type error", nil, append(sync, "--window", "many"), []string{`--window: "many": want an integer`}},
@@ -97,7 +98,8 @@ func TestAcceptedIssue13(t *testing.T) {
 	verify := []string{"verify", "--source", "redis://127.0.0.1:1", "--target", "redis://127.0.0.1:2", "--connect-timeout", "1s"}
 	k8s := []string{"REPLICANT_PORT=tcp://10.0.0.7:6379", "REPLICANT_PORT_6379_TCP=tcp://10.0.0.7:6379",
 		"REPLICANT_PORT_6379_TCP_PROTO=tcp", "REPLICANT_PORT_6379_TCP_PORT=6379", "REPLICANT_PORT_6379_TCP_ADDR=10.0.0.7",
-		"REPLICANT_SERVICE_HOST=10.0.0.7", "REPLICANT_SERVICE_PORT=6379", "REPLICANT_SERVICE_PORT_REDIS=6379"}
+		"REPLICANT_SERVICE_HOST=10.0.0.7", "REPLICANT_SERVICE_PORT=6379", "REPLICANT_SERVICE_PORT_REDIS=6379",
+		"REPLICANT_REPLICA_PORT=tcp://10.0.0.8:6379", "REPLICANT_ADMIN_SERVICE_HOST=10.0.0.9"}
 	cases := []struct {
 		name string
 		env  []string

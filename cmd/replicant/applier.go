@@ -97,7 +97,11 @@ func (a *applier) stopForExit() {
 	}
 	a.closeTarget()
 	if !a.wait(time.Second) {
-		a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the spool and the target's checkpoint keep where it stands)")
+		if a.s.tempState {
+			a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the target's checkpoint keeps where it stands; the temporary spool goes)")
+		} else {
+			a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the spool and the target's checkpoint keep where it stands)")
+		}
 	}
 }
 

@@ -112,8 +112,12 @@ func configEnv(environ []string) (map[string]string, error) {
 			continue
 		}
 		name, ok := byEnv[suffix]
-		if !ok && kubernetesServiceVar.MatchString(suffix) {
-			continue // a Service's address, which Kubernetes injects
+		if kubernetesServiceVar.MatchString(suffix) && (!ok || serviceAddrRe.MatchString(v)) {
+			// A Service's address, which Kubernetes injects: one that
+			// happens to be a flag's variable (a Service
+			// "replicant-replica" sets REPLICANT_REPLICA_PORT) holds a
+			// URL no flag takes.
+			continue
 		}
 		if !ok {
 			unknown = append(unknown, k)
@@ -135,6 +139,9 @@ func configEnv(environ []string) (map[string]string, error) {
 // REPLICANT_PORT_6379_TCP[_PROTO|_PORT|_ADDR], and the same after
 // REPLICANT_<NAME>_. They name no flag and are ignored.
 var kubernetesServiceVar = regexp.MustCompile(`^(?:[A-Z0-9_]+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT|PORT_[0-9]+_(?:TCP|UDP|SCTP)(?:_PROTO|_PORT|_ADDR)?)$`)
+
+// serviceAddrRe matches the value of a Kubernetes <SERVICE>_PORT variable.
+var serviceAddrRe = regexp.MustCompile(`^(tcp|udp|sctp)://`)
 
 // knownFlags are the flags of every command, and --config: a key or
 // variable naming one of them is valid for any command.

@@ -140,6 +140,9 @@ func (o *syncOptions) validateMore() error {
 		"connect-timeout": o.ConnectTimeout, "retry-max": o.RetryMax}); err != nil {
 		return err
 	}
+	if o.RetryMax == 0 {
+		return fmt.Errorf("--retry-max must be above 0")
+	}
 	if err := o.TLS.checkPair(); err != nil {
 		return err
 	}

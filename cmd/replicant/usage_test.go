@@ -59,3 +59,20 @@ func TestExplainParseError(t *testing.T) {
 		t.Error("--spool-max taken for a repeatable flag")
 	}
 }
+
+func TestConfigEnvIgnoresServiceLinks(t *testing.T) {
+	env, err := configEnv([]string{"REPLICANT_PORT=tcp://10.0.0.7:6379", "REPLICANT_SERVICE_HOST=10.0.0.7",
+		"REPLICANT_REPLICA_PORT=tcp://10.0.0.8:6379", "REPLICANT_WINDOW=64", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env) != 1 || env["window"] != "64" {
+		t.Errorf("env %v, want window only", env)
+	}
+	if env, err := configEnv([]string{"REPLICANT_REPLICA_PORT=7000"}); err != nil || env["replica-port"] != "7000" {
+		t.Errorf("REPLICANT_REPLICA_PORT=7000: %v %v", env, err)
+	}
+	if _, err := configEnv([]string{"REPLICANT_TAGRET=x"}); err == nil {
+		t.Error("REPLICANT_TAGRET taken")
+	}
+}
