@@ -71,8 +71,8 @@ func TestTwemproxyTargetDetected(t *testing.T) {
 	jsonFailure(t, out, "looks like twemproxy", "--target-kind twemproxy")
 }
 
-// TestHealthzTargetDown: /healthz answers 503 with the reason while the
-// target is down, and 200 again once it is back (issue 13).
+// TestHealthzTargetDown: /healthz answers 200 while the target is up, and
+// 503 with the reason once it is down (issue 13).
 func TestHealthzTargetDown(t *testing.T) {
 	src := startServer(t, redistest.Options{})
 	dst := startServer(t, redistest.Options{})
