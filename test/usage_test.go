@@ -73,6 +73,7 @@ func TestUsageErrorsIssue13(t *testing.T) {
 		{"environment type error", []string{"REPLICANT_WINDOW=many"}, sync, []string{`REPLICANT_WINDOW="many": want an integer`}},
 		{"config type error", []string{"REPLICANT_CONFIG=" + cfg}, sync, []string{`lease-ttl: "soon": want a duration like 5s`}},
 		{"verify kind", nil, append(verify, "--target-kind", "nutcracker"), []string{"--target-kind", "twemproxy"}},
+		{"cutover timeout 0", nil, []string{"cutover", "--admin", "127.0.0.1:1", "--timeout", "0"}, []string{"--timeout 0s: must be above 0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -337,8 +337,12 @@ func runCutover(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(fs, args, stdout, stderr); stop {
 		return code
 	}
-	if o.Admin == "" || o.Timeout <= 0 {
-		fmt.Fprintln(stderr, "replicant cutover: --admin is required and --timeout must be positive")
+	switch {
+	case o.Admin == "":
+		fmt.Fprintln(stderr, "replicant cutover: --admin is required: the address of the running sync's admin endpoint")
+		return exitUsage
+	case o.Timeout <= 0:
+		fmt.Fprintf(stderr, "replicant cutover: --timeout %s: must be above 0 (the longest the source's writes stay paused)\n", o.Timeout)
 		return exitUsage
 	}
 	c := redis.NewClient(&redis.Options{Addr: o.Admin, Password: o.AdminPassword, Protocol: 2, DisableIndentity: true,
