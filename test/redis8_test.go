@@ -36,16 +36,7 @@ func TestRedis8Source(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			src := startServer(t, redistest.Options{Binary: redis8, Args: []string{"--repl-diskless-sync-delay", "0"}})
-			ref := startServer(t, redistest.Options{Binary: redis8})
-			dst := startServer(t, redistest.Options{Binary: c.target})
-			if err := ref.ReplicaOf(ctx, src); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := redistest.Fill(ctx, src, redistest.FillOptions{Seed: 8, DBs: 2, KeysPerType: 10}); err != nil {
-				t.Fatal(err)
-			}
-			bigElementLists(t, src)
+			src, ref, dst := pairWithReplica(t, redis8, c.target)
 			for _, cmd := range [][]any{
 				{"HSETEX", "hfe:ttl", "PX", 3600000, "FIELDS", 2, "a", "1", "b", "2"},
 				{"HSET", "hfe:ttl", "c", "3"},
@@ -73,11 +64,7 @@ func TestRedis8Source(t *testing.T) {
 				}
 			}
 			compareWithReplica(t, src, ref, dst, skip, !c.older)
-			liveCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			if _, err := redistest.LiveWrites(liveCtx, src, redistest.LiveOptions{Seed: 9, DBs: 2}); err != nil && liveCtx.Err() == nil {
-				t.Fatal(err)
-			}
+			liveWrites(t, src)
 			hpexpires := 0
 			for i := range 2000 {
 				p := src.Client.Pipeline()

@@ -34,17 +34,7 @@ func TestValkeySource(t *testing.T) {
 		{"valkey-to-redis7.0", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
-			src := startServer(t, redistest.Options{Binary: valkey, Args: []string{"--repl-diskless-sync-delay", "0"}})
-			ref := startServer(t, redistest.Options{Binary: valkey})
-			dst := startServer(t, redistest.Options{Binary: c.target})
-			if err := ref.ReplicaOf(ctx, src); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := redistest.Fill(ctx, src, redistest.FillOptions{Seed: 8, DBs: 2, KeysPerType: 10}); err != nil {
-				t.Fatal(err)
-			}
-			bigElementLists(t, src)
+			src, ref, dst := pairWithReplica(t, valkey, c.target)
 			r := startReplicant(t, "sync", "--source", url(src), "--target", url(dst), "--log-format", "json",
 				"--status-interval", "1s", "--expire-margin", faultMargin.String())
 			r.waitOutput(t, `"message":"streaming"`, 30*time.Second)
@@ -52,16 +42,41 @@ func TestValkeySource(t *testing.T) {
 				t.Fatalf("rewritten keys: want rewrite=%v:\n%s", c.rewrite, tail(r.out.String(), 20))
 			}
 			compareWithReplica(t, src, ref, dst, isCheckpoint, !c.rewrite)
-			liveCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			if _, err := redistest.LiveWrites(liveCtx, src, redistest.LiveOptions{Seed: 9, DBs: 2}); err != nil && liveCtx.Err() == nil {
-				t.Fatal(err)
-			}
+			liveWrites(t, src)
 			compareWithReplica(t, src, ref, dst, isCheckpoint, !c.rewrite)
 			if code := r.stop(t); code != 0 {
 				t.Fatalf("exit status %d", code)
 			}
 		})
+	}
+}
+
+// pairWithReplica starts a source of binary srcBin filled with the full
+// dataset and lists of big elements, a native replica of it (the bar the
+// target is held to), and an empty target of binary dstBin.
+func pairWithReplica(t *testing.T, srcBin, dstBin string) (src, ref, dst *redistest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	src = startServer(t, redistest.Options{Binary: srcBin, Args: []string{"--repl-diskless-sync-delay", "0"}})
+	ref = startServer(t, redistest.Options{Binary: srcBin})
+	dst = startServer(t, redistest.Options{Binary: dstBin})
+	if err := ref.ReplicaOf(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redistest.Fill(ctx, src, redistest.FillOptions{Seed: 8, DBs: 2, KeysPerType: 10}); err != nil {
+		t.Fatal(err)
+	}
+	bigElementLists(t, src)
+	return src, ref, dst
+}
+
+// liveWrites runs writes of every kind the source has on it for 3 s.
+func liveWrites(t *testing.T, src *redistest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := redistest.LiveWrites(ctx, src, redistest.LiveOptions{Seed: 9, DBs: 2}); err != nil && ctx.Err() == nil {
+		t.Fatal(err)
 	}
 }
 

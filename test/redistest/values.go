@@ -109,7 +109,9 @@ func queueRead(ctx context.Context, p redis.Pipeliner, k typedKey) func() (value
 	// can differ for equal values (a vector set's graph is built with
 	// random levels, on a replica as on its master).
 	cmd := p.Do(ctx, "DEBUG", "DIGEST-VALUE", k.key)
-	return func() (value, error) { return value{{name: "DEBUG DIGEST-VALUE", val: fmt.Sprint(cmd.Val())}}, cmd.Err() }
+	return func() (value, error) {
+		return value{{name: "DEBUG DIGEST-VALUE", val: fmt.Sprint(cmd.Val())}}, cmd.Err()
+	}
 }
 
 func listValue(elems []string) value {
