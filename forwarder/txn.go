@@ -62,6 +62,8 @@ type Txn struct {
 	errOnce  sync.Once
 	err      error
 	diverged atomic.Bool // a batch applied after one that did not
+
+	fenceWarned bool // the reader logged a failed fence
 	dead     chan struct{}
 	done     chan struct{}
 }
@@ -475,7 +477,10 @@ func (t *Txn) readFence() (fenced bool, err error) {
 		if err := rep.Err(); err != nil {
 			// The batch goes on unfenced; drain notices if it applied
 			// after one that did not.
-			t.log.Warn().Err(err).Msg("target: the checkpoint fence failed")
+			if !t.fenceWarned {
+				t.fenceWarned = true
+				t.log.Warn().Err(err).Msg("target: the checkpoint fence failed (WATCH or EVAL refused); a batch applied after one that was not makes a full resync")
+			}
 			continue
 		}
 		fenced = i == 1 && rep.Int == 1
