@@ -64,8 +64,8 @@ type Txn struct {
 	diverged atomic.Bool // a batch applied after one that did not
 
 	fenceWarned bool // the reader logged a failed fence
-	dead     chan struct{}
-	done     chan struct{}
+	dead        chan struct{}
+	done        chan struct{}
 }
 
 // Checkpoint is what the checkpoint key says the target holds: the
