@@ -39,6 +39,10 @@ type NutcrackerOptions struct {
 	// Password is the pool's redis_auth: nutcracker asks it of its clients
 	// and sends it to the backends, which must all require it.
 	Password string
+	// Servers, when set, are the pool's servers entries as written
+	// ("127.0.0.1:6379:2 alpha"), in place of one entry of weight 1 and no
+	// name per backend.
+	Servers []string
 }
 
 // Nutcracker is a nutcracker (twemproxy) process started on a free loopback
@@ -161,6 +165,12 @@ func nutcrackerConfig(addr string, backends []*Server, o NutcrackerOptions) []by
 		fmt.Fprintf(&b, "  redis_auth: %s\n", o.Password)
 	}
 	b.WriteString("  redis: true\n  auto_eject_hosts: false\n  server_retry_timeout: 500\n  preconnect: true\n  servers:\n")
+	if len(o.Servers) > 0 {
+		for _, line := range o.Servers {
+			fmt.Fprintf(&b, "    - %s\n", line)
+		}
+		return b.Bytes()
+	}
 	for _, s := range backends {
 		// No server names: ketama then places each server by its
 		// address; short names ("s1") place them badly.
