@@ -27,7 +27,7 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)
 
 integration: deps
-	$(GO) test -count=1 -timeout 20m -v ./test/...
+	$(GO) test -count=1 -timeout 45m -v ./test/...
 
 FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x
 fuzz-short:
