@@ -42,9 +42,14 @@ type point struct {
 }
 
 // NewRouter builds the router of pool: its hash, hash tag and the
-// distribution's continuum, as nutcracker builds them at start.
+// distribution's continuum, as nutcracker builds them at start. An empty
+// Hash or Distribution means nutcracker's default (fnv1a_64, ketama).
 func NewRouter(pool *Pool) (*Router, error) {
-	h, err := Hash(pool.Hash)
+	hashName := pool.Hash
+	if hashName == "" {
+		hashName = DefaultHash
+	}
+	h, err := Hash(hashName)
 	if err != nil {
 		return nil, err
 	}

@@ -177,6 +177,22 @@ func TestKetamaContinuum(t *testing.T) {
 	}
 }
 
+func TestRouterDefaults(t *testing.T) {
+	a, err := NewRouter(&Pool{Name: "defaults", Servers: namedPool("", "", "").Servers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewRouter(namedPool(DefaultHash, DefaultDistribution, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range testKeys(500) {
+		if a.Index(k) != b.Index(k) {
+			t.Fatalf("key %q: %d with empty hash and distribution, %d with the defaults", k, a.Index(k), b.Index(k))
+		}
+	}
+}
+
 func TestRouterRefusesRandom(t *testing.T) {
 	_, err := NewRouter(&Pool{Name: "p", Hash: HashMD5, Distribution: DistRandom, Servers: fakeServers(2)})
 	if !errors.Is(err, ErrRandom) {
