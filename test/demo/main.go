@@ -29,8 +29,11 @@ func main() {
 }
 
 // checkpointKey is where replicant records, on the target, the stream
-// offset the target holds.
+// offset the target holds; its other keys there (the lease naming the
+// replicant that writes) share it as a prefix.
 const checkpointKey = "replicant:checkpoint"
+
+func isReplicantKey(k string) bool { return strings.HasPrefix(k, checkpointKey) }
 
 func say(format string, a ...any) { fmt.Printf("\n==> "+format+"\n", a...) }
 
@@ -82,7 +85,7 @@ func run(bin string, live time.Duration) error {
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("replicant: %w", err)
 	}
-	if err := dst.Client.Del(ctx, checkpointKey).Err(); err != nil {
+	if err := dst.Client.Del(ctx, checkpointKey, checkpointKey+":lease").Err(); err != nil {
 		return err
 	}
 	ctx2, cancel2 := context.WithTimeout(ctx, 30*time.Second)
@@ -100,9 +103,9 @@ func compare(ctx context.Context, src, dst *redistest.Server, when string) error
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	// replicant's checkpoint key is the one key only the target has; each
-	// other key's DEBUG DIGEST-VALUE is compared.
-	o := redistest.CompareOptions{Digest: true, SkipKeys: func(k string) bool { return k == checkpointKey }}
+	// replicant's checkpoint and lease keys are the only keys only the
+	// target has; each other key's DEBUG DIGEST-VALUE is compared.
+	o := redistest.CompareOptions{Digest: true, SkipKeys: isReplicantKey}
 	diffs, err := redistest.WaitEqual(ctx, src, dst, o, 250*time.Millisecond)
 	if len(diffs) > 0 {
 		for _, d := range diffs {
