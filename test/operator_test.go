@@ -202,8 +202,8 @@ func TestReadmeFlagTables(t *testing.T) {
 		}
 		tables[sec.cmd] = s[i : i+1+j]
 	}
-	flagRe := regexp.MustCompile("(?m)^\\s+-([a-z0-9-]+)")
-	rowRe := regexp.MustCompile("(?m)^\\| (.*?) \\|")
+	flagRe := regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`)
+	rowRe := regexp.MustCompile(`(?m)^\| (.*?) \|`)
 	nameRe := regexp.MustCompile("`--([a-z0-9-]+)")
 	for cmd, table := range tables {
 		_, help := runOnce(t, nil, cmd, "--help")

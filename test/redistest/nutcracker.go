@@ -56,7 +56,6 @@ type Nutcracker struct {
 	Client     *redis.Client // through the proxy: RESP2, no HELLO, no CLIENT SETINFO
 
 	opts    NutcrackerOptions
-	cmd     *exec.Cmd
 	pidPath string
 	logPath string
 	outPath string
