@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -23,7 +23,7 @@ var errTargetLostData = errors.New("the target no longer holds a checkpoint repl
 // from the checkpoint the target holds: nothing is applied twice, nothing
 // is missed.
 type applier struct {
-	s      *syncer
+	s      *replica
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -44,7 +44,7 @@ func (a *applier) Problem() string {
 	return ""
 }
 
-// keepCounts adds the counts of a stopped applier to the syncer's, for the
+// keepCounts adds the counts of a stopped applier to the replica's, for the
 // summary at exit.
 func (a *applier) keepCounts() {
 	applied, refused := a.Counts()
@@ -54,7 +54,7 @@ func (a *applier) keepCounts() {
 
 // startApplier starts applying from the target's checkpoint. It runs until
 // stop, not until ctx ends: on a stop request the spool is applied first.
-func (s *syncer) startApplier(ctx context.Context, from int64) *applier {
+func (s *replica) startApplier(ctx context.Context, from int64) *applier {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &applier{s: s, cancel: cancel, done: make(chan struct{}), skip: map[int64]string{}}
 	a.applied.Store(from)
