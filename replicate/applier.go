@@ -27,7 +27,7 @@ type applier struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	txn      atomic.Pointer[txnBox]
+	txn      atomic.Pointer[streamWriterBox]
 	applied  atomic.Int64
 	commands atomic.Int64 // applied by closed connections
 	refused  atomic.Int64
@@ -188,7 +188,7 @@ func (a *applier) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	box := &txnBox{t}
+	box := &streamWriterBox{t}
 	defer a.retire(box)
 	cp, _, ok := t.Checkpoint()
 	sp := a.s.spool
@@ -226,7 +226,7 @@ func (a *applier) skipRefused(refused map[int64]string) {
 }
 
 // retire closes t and keeps its counts.
-func (a *applier) retire(t *txnBox) {
+func (a *applier) retire(t *streamWriterBox) {
 	a.Applied()
 	t.Close()
 	if a.txn.CompareAndSwap(t, nil) {
@@ -236,9 +236,9 @@ func (a *applier) retire(t *txnBox) {
 	}
 }
 
-// txnBox holds the stream writer of the current target connection, for
+// streamWriterBox holds the stream writer of the current target connection, for
 // other goroutines to read its counts.
-type txnBox struct{ forwarder.StreamWriter }
+type streamWriterBox struct{ forwarder.StreamWriter }
 
 // batch bounds: a batch is committed when nothing more is waiting, or at
 // these sizes, but never inside a transaction of the source.
