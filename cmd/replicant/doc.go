@@ -6,7 +6,10 @@
 //	replicant sync --source redis://user:pass@10.0.0.1:6379 --target redis://10.0.0.2:6379
 //
 // Run "replicant --help" and "replicant sync --help" for every flag. This
-// package holds the flags, the wiring of psync, rdbstream and forwarder, the
-// status line and the shutdown policy; the protocol work lives in those
-// packages.
+// package is the command line only: flags, the config file and the
+// environment, URLs and TLS files, logging, the progress bar on a
+// terminal, the admin and metrics listeners, and the sync, verify and
+// cutover subcommands. The sync itself is package replicate; verify is
+// package verify; the cutover subcommand is a client of a running sync's
+// admin endpoint.
 package main

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
-
-	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/replicant/replicant/filter"
 )
@@ -34,12 +28,18 @@ func (o *filterOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.DBMap, "db-map", "`FROM=TO[:PREFIX][,...]`: write the keys of source database FROM into target database TO, their names prefixed with PREFIX if given (repeatable); a cluster or twemproxy target has db 0 only, so e.g. 1=0:db1: puts db 1 under \"db1:\"")
 }
 
-// filter builds the filter of the flags; nil when they ask for nothing.
-func (o *filterOptions) filter() (*filter.Filter, error) {
-	f, err := filter.New(filter.Config{
+// config is the filter configuration of the flags.
+func (o *filterOptions) config() filter.Config {
+	return filter.Config{
 		AllowDBs: o.DBs, DenyDBs: o.SkipDBs, AllowKeys: o.Keys, DenyKeys: o.SkipKeys,
 		DenyCommands: o.SkipCommands, DBMap: o.DBMap.to, KeyPrefix: o.DBMap.prefix,
-	})
+	}
+}
+
+// filter builds the filter of the flags, as the sync does; nil when they
+// ask for nothing.
+func (o *filterOptions) filter() (*filter.Filter, error) {
+	f, err := filter.New(o.config())
 	if err != nil || !f.Active() {
 		return nil, err
 	}
@@ -158,136 +158,4 @@ func (m *dbMap) Set(v string) error {
 		}
 	}
 	return nil
-}
-
-// filterStats counts what the filter left out.
-type filterStats struct {
-	keys     atomic.Int64 // snapshot keys
-	commands atomic.Int64 // stream commands dropped
-	mixed    atomic.Int64 // stream commands on both sides, not applied
-}
-
-// keepSnapshotKey reports whether a snapshot key is copied, counting those
-// that are not.
-func (s *syncer) keepSnapshotKey(db int, key []byte) bool {
-	if s.filter == nil || s.filter.KeepKey(db, key) {
-		return true
-	}
-	s.filtered.keys.Add(1)
-	return false
-}
-
-// targetKey is the name on the target of key of source database db.
-func (s *syncer) targetKey(db int, key []byte) []byte {
-	if s.filter == nil {
-		return key
-	}
-	return s.filter.TargetKey(db, key)
-}
-
-// mapDB is the target database of the source database db.
-func (s *syncer) mapDB(db int) int {
-	if s.filter == nil {
-		return db
-	}
-	return s.filter.MapDB(db)
-}
-
-// loadKeySpecs reads the key positions of the source's COMMAND reply, once,
-// when the filter has key patterns or the target routes by key; a source
-// that refuses COMMAND leaves the built-in table.
-func (s *syncer) loadKeySpecs(ctx context.Context) {
-	needed := s.targetKind != kindStandalone || s.filter != nil && s.filter.NeedsKeySpecs()
-	if !needed || s.keySpecs != nil {
-		return
-	}
-	s.keySpecs = filter.Builtin()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
-	defer cancel()
-	c := redis.NewClient(s.sourceClientOptions())
-	defer c.Close()
-	infos, err := c.Command(ctx).Result()
-	if err != nil {
-		s.log.Warn().Err(err).Msg("source: COMMAND refused; the keys of commands are found with a built-in table")
-		return
-	}
-	list := make([]filter.CommandInfo, 0, len(infos))
-	for _, in := range infos {
-		list = append(list, filter.CommandInfo{Name: in.Name, FirstKeyPos: int(in.FirstKeyPos),
-			LastKeyPos: int(in.LastKeyPos), StepCount: int(in.StepCount), Flags: in.Flags})
-	}
-	s.keySpecs = filter.FromCommandInfo(list)
-	if s.filter != nil {
-		s.filter.SetKeySpecs(s.keySpecs)
-	}
-	s.log.Debug().Int("commands", len(list)).Msg("source: key positions read from COMMAND")
-}
-
-// commandKeys returns the keys of a stream command, by the source's key
-// positions; ok is false for a command whose keys are not known.
-func (s *syncer) commandKeys(args [][]byte) (keys [][]byte, ok bool) {
-	return s.specs().Keys(args)
-}
-
-// commandKeyIndexes returns the positions of a command's keys in args.
-func (s *syncer) commandKeyIndexes(args [][]byte) (at []int, ok bool) {
-	return s.specs().KeyIndexes(args)
-}
-
-// specs are the source's key specs, or the built-in table before they are
-// read.
-func (s *syncer) specs() filter.KeySpecs {
-	if s.keySpecs == nil {
-		return filter.Builtin()
-	}
-	return s.keySpecs
-}
-
-// filterCommand judges one stream command run in the source db: the
-// command to send, or nil when it is left out (counted, and a mixed one
-// logged).
-func (b *batcher) filterCommand(args [][]byte) [][]byte {
-	f := b.a.s.filter
-	if f == nil {
-		return args
-	}
-	d := f.Command(b.db, args)
-	switch d.Action {
-	case filter.Keep:
-		return d.Args
-	case filter.Drop:
-		b.a.s.filtered.commands.Add(1)
-	case filter.Mixed:
-		b.a.s.filtered.mixed.Add(1)
-		b.a.s.log.Warn().Str("command", strings.ToUpper(string(args[0]))).Int("db", b.db).Int64("offset", b.off).
-			Str("reason", d.Reason).Strs("kept", strs(d.Kept)).Strs("filtered", strs(d.Dropped)).
-			Msg("filter: command touches both copied and filtered-out data; not applied, the target may differ for the copied part")
-	}
-	return nil
-}
-
-// selectArgs returns the SELECT to send for a SELECT of the stream: its db
-// mapped.
-func (s *syncer) selectArgs(args [][]byte, db int) [][]byte {
-	if to := s.mapDB(db); to != db {
-		return [][]byte{args[0], []byte(strconv.Itoa(to))}
-	}
-	return args
-}
-
-// logFilterStats adds the filter's counts to a status line.
-func (s *syncer) logFilterStats(ev *zerolog.Event) *zerolog.Event {
-	if s.filter == nil {
-		return ev
-	}
-	return ev.Int64("keys_filtered", s.filtered.keys.Load()).Int64("commands_filtered", s.filtered.commands.Load()).
-		Int64("commands_mixed", s.filtered.mixed.Load())
-}
-
-func strs(bs [][]byte) []string {
-	s := make([]string, len(bs))
-	for i, b := range bs {
-		s[i] = string(b)
-	}
-	return s
 }

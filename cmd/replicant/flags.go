@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"github.com/replicant/replicant/replicate"
 )
 
 // syncOptions are the flags of "replicant sync".
@@ -30,8 +32,8 @@ type syncOptions struct {
 	AfterCutoverOK bool          // sync into a target marked as cut over, making it a copy again
 	LeaseTTL       time.Duration // how long the target's lease outlives its last renewal
 
-	SnapshotCommands string // snapshotAuto or snapshotRestore
-	Apply            string // applyAuto, applyRestore or applyRewrite
+	SnapshotCommands string // replicate.SnapshotAuto or replicate.SnapshotRestore
+	Apply            string // replicate.ApplyAuto, replicate.ApplyRestore or replicate.ApplyRewrite
 	MaxRestoreBytes  int64
 	BigValueElements int64
 	Strict           bool
@@ -49,7 +51,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
-	fs.StringVar(&o.TargetKind, "target-kind", kindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
+	fs.StringVar(&o.TargetKind, "target-kind", replicate.KindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
 	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: its pool's servers then take FLUSHALL and FLUSHDB directly (the proxy does not)")
 	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
 	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
@@ -71,8 +73,8 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.BoolVar(&o.Overwrite, "overwrite", false, "write into a target that holds data replicant did not write (no checkpoint of replicant on it): a first sync into a non-empty target (keys of the same name are replaced, the others kept), and a full resync after the target lost replicant's checkpoint while holding data (FLUSHALL)")
 	fs.BoolVar(&o.AfterCutoverOK, "after-cutover-ok", false, "sync into a target that \"replicant cutover\" marked as cut over: the mark is removed and a full sync replaces the target's data, writes made on it since the cutover included")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "lifetime of the lease key on the target that names the replicant writing to it, renewed every third of it; another replicant is refused while the lease is live, and may go on once the holder stopped renewing it for this long")
-	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", snapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
-	fs.StringVar(&o.Apply, "apply", applyAuto, "`mode` of applying snapshot keys: restore (RESTORE of the source's DUMP payload), rewrite (plain commands: DEL, then RPUSH/SADD/HSET/ZADD/XADD... in bounded chunks, then PEXPIREAT) or auto: restore when the target takes the payload's RDB version and the payload is under --max-restore-bytes, else rewrite")
+	fs.StringVar(&o.SnapshotCommands, "snapshot-commands", replicate.SnapshotAuto, "`mode` of writing the snapshot's keys: auto (string keys without expiry, up to 1 MiB, as MSET batches and the rest as RESTORE: the cheapest for the target) or restore (every key as RESTORE, byte for byte the source's encoding)")
+	fs.StringVar(&o.Apply, "apply", replicate.ApplyAuto, "`mode` of applying snapshot keys: restore (RESTORE of the source's DUMP payload), rewrite (plain commands: DEL, then RPUSH/SADD/HSET/ZADD/XADD... in bounded chunks, then PEXPIREAT) or auto: restore when the target takes the payload's RDB version and the payload is under --max-restore-bytes, else rewrite")
 	o.MaxRestoreBytes = 64 << 20
 	fs.Var(sizeFlag{&o.MaxRestoreBytes}, "max-restore-bytes", "largest DUMP payload `size` sent as RESTORE in --apply auto (64MiB, or bytes; the target's proto-max-bulk-len lowers it); larger keys are rewritten")
 	fs.Int64Var(&o.BigValueElements, "big-value-elements", 1<<20, "lists, sets, hashes and sorted sets with more elements than this (and plain strings over --max-restore-bytes) are streamed from the source's RDB to the target as commands, element by element, so memory does not grow with the key (not with --apply restore)")
@@ -111,11 +113,11 @@ func (o *syncOptions) validate() error {
 	if o.CheckpointKey == "" {
 		return fmt.Errorf("--checkpoint-key must not be empty")
 	}
-	if o.SnapshotCommands != snapshotAuto && o.SnapshotCommands != snapshotRestore {
+	if o.SnapshotCommands != replicate.SnapshotAuto && o.SnapshotCommands != replicate.SnapshotRestore {
 		return fmt.Errorf("--snapshot-commands must be auto or restore, not %q", o.SnapshotCommands)
 	}
 	switch o.Apply {
-	case applyAuto, applyRestore, applyRewrite:
+	case replicate.ApplyAuto, replicate.ApplyRestore, replicate.ApplyRewrite:
 	default:
 		return fmt.Errorf("--apply must be auto, restore or rewrite, not %q", o.Apply)
 	}
@@ -151,9 +153,3 @@ func (o *syncOptions) validateMore() error {
 	}
 	return checkCommands(o.Filter.SkipCommands)
 }
-
-// Values of --snapshot-commands.
-const (
-	snapshotAuto    = "auto"
-	snapshotRestore = "restore"
-)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/replicant/replicant/replicate"
 )
 
 // progressEvery is how often the progress bar is redrawn.
@@ -72,16 +74,11 @@ func (w *termWriter) clear() {
 	}
 }
 
-// showProgress draws the snapshot's progress bar until the returned
-// function is called, when stderr is a terminal (s.status.term); otherwise it does
-// nothing, and the periodic status lines report the progress.
-func (s *syncer) showProgress(ctx context.Context) (stop func()) {
-	if s.status.term == nil {
-		return func() {}
-	}
+// onSnapshot draws the snapshot's progress bar from read until the
+// returned function is called (replicate.Config.OnSnapshot).
+func (w *termWriter) onSnapshot(ctx context.Context, read func() replicate.SnapshotProgress) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	s.status.barShown.Store(true)
 	go func() {
 		defer close(done)
 		t := time.NewTicker(progressEvery)
@@ -92,28 +89,16 @@ func (s *syncer) showProgress(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				s.status.term.draw(p.line(now, s.snapshotFigures()))
+				r := read()
+				w.draw(p.line(now, figures{read: r.Read, total: r.Total, keys: r.Keys}))
 			}
 		}
 	}()
 	return func() {
 		cancel()
 		<-done
-		s.status.term.clear()
-		s.status.barShown.Store(false)
+		w.clear()
 	}
-}
-
-// snapshotFigures reads where the snapshot stands.
-func (s *syncer) snapshotFigures() (f figures) {
-	f.total = -1
-	if src := s.status.src.Load(); src != nil && src.FullResync() {
-		f.read, f.total = src.SnapshotRead(), src.SnapshotSize()
-	}
-	if fwd := s.status.fwd.Load(); fwd != nil {
-		f.keys = fwd.Stats().Restored
-	}
-	return f
 }
 
 // figures are one reading of the snapshot's progress.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/replicant/replicant/replicate"
 )
 
 // endpoint is a parsed redis:// or rediss:// URL.
@@ -189,4 +191,15 @@ func (o tlsOptions) config(addr string) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// forSync is ep as the sync engine takes it: raw (redacted) names it in
+// logs, and tlsCfg applies when ep is rediss://.
+func (ep endpoint) forSync(raw string, tlsCfg *tls.Config) replicate.Endpoint {
+	e := replicate.Endpoint{Addrs: ep.Addrs, Username: ep.Username, Password: ep.Password,
+		Cluster: ep.Cluster, Name: redact(raw)}
+	if ep.TLS {
+		e.TLS = tlsCfg
+	}
+	return e
 }

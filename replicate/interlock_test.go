@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/replicant/replicant/filter"
 )
 
 func TestHeldErrorAgeByTargetClock(t *testing.T) {
@@ -81,21 +83,24 @@ func TestSameAddr(t *testing.T) {
 }
 
 func TestWouldOverwrite(t *testing.T) {
-	whole, err := newSyncer(syncOptions{Source: "redis://127.0.0.1:1", Target: "redis://127.0.0.1:2",
+	src, dst := Endpoint{Addrs: []string{"127.0.0.1:1"}}, Endpoint{Addrs: []string{"127.0.0.1:2"}}
+	whole, err := newReplica(Config{Source: src, Target: dst,
 		CheckpointKey: "replicant:checkpoint", HeartbeatKey: "replicant:heartbeat"}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := syncOptions{Source: "redis://127.0.0.1:1", Target: "redis://127.0.0.1:2", CheckpointKey: "replicant:checkpoint"}
-	if err := o.Filter.Keys.Set("user:"); err != nil {
+	o := Config{Source: src, Target: dst, CheckpointKey: "replicant:checkpoint"}
+	p, err := filter.ParsePattern("user:")
+	if err != nil {
 		t.Fatal(err)
 	}
-	filtered, err := newSyncer(o, zerolog.Nop())
+	o.Filter.AllowKeys = []filter.Pattern{p}
+	filtered, err := newReplica(o, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		s       *syncer
+		s       *replica
 		db      int
 		key     string
 		want    bool

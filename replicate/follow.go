@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func replRole(ctx context.Context, c *redis.Client) (string, error) {
 // mastersFirst orders the source's addresses with those whose server says
 // it is a master first; an address that does not answer keeps its place
 // among the rest.
-func (s *syncer) mastersFirst(ctx context.Context) []string {
+func (s *replica) mastersFirst(ctx context.Context) []string {
 	if len(s.srcAddrs) < 2 {
 		return s.srcAddrs
 	}
@@ -50,7 +50,7 @@ func (s *syncer) mastersFirst(ctx context.Context) []string {
 }
 
 // roleOf asks one source address its role; "" when it does not answer.
-func (s *syncer) roleOf(ctx context.Context, addr string) string {
+func (s *replica) roleOf(ctx context.Context, addr string) string {
 	o := s.sourceClientOptions()
 	o.Addr = addr
 	c := redis.NewClient(o)
@@ -66,7 +66,7 @@ func (s *syncer) roleOf(ctx context.Context, addr string) string {
 // link, and the next one goes to the master (a partial resync: the
 // promoted server accepts the old replication id). It reports whether it
 // moved the link.
-func (s *syncer) followMaster(ctx context.Context, role string) bool {
+func (s *replica) followMaster(ctx context.Context, role string) bool {
 	if role != "slave" || len(s.srcAddrs) < 2 {
 		return false
 	}

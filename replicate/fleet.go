@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -16,28 +16,25 @@ import (
 	"github.com/replicant/replicant/forwarder"
 )
 
-// fleet syncs a cluster source: one syncer per master (a shard), each with
+// fleet syncs a cluster source: one replica per master (a shard), each with
 // its own replica link, offsets, state (a subdirectory of --state-dir),
 // checkpoint key and heartbeat key, all writing to the one target.
 type fleet struct {
 	log    zerolog.Logger
-	shards []*syncer
+	shards []*replica
 }
 
-// newFleet discovers the masters of the cluster source and builds a syncer
+// newFleet discovers the masters of the cluster source and builds a replica
 // for each.
-func newFleet(ctx context.Context, o syncOptions, log zerolog.Logger) (*fleet, error) {
-	src, err := parseEndpoint(o.Source)
-	if err != nil {
-		return nil, fmt.Errorf("--source: %w", err)
-	}
-	masters, err := discoverShards(ctx, src, o.TLS, o.ConnectTimeout)
+func newFleet(ctx context.Context, o Config, log zerolog.Logger) (*fleet, error) {
+	masters, err := discoverShards(ctx, o.Source, o.ConnectTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
+	o.OnSnapshot = nil // one progress per shard would garble a terminal: status lines report it
 	f := &fleet{log: log}
 	for _, m := range masters {
-		s, err := newSyncer(o, log)
+		s, err := newReplica(o, log)
 		if err != nil {
 			return nil, err
 		}
@@ -48,8 +45,8 @@ func newFleet(ctx context.Context, o syncOptions, log zerolog.Logger) (*fleet, e
 	return f, nil
 }
 
-// joinFleet makes s the syncer of one shard.
-func (s *syncer) joinFleet(m shardInfo) {
+// joinFleet makes s the replica of one shard.
+func (s *replica) joinFleet(m shardInfo) {
 	name := "slot" + strconv.Itoa(m.first)
 	s.shard = &shard{id: name, addr: m.addrs[0], slots: m.slots}
 	s.srcAddrs = m.addrs
@@ -75,17 +72,11 @@ type shardInfo struct {
 
 // discoverShards reads the masters, their replicas and slots with
 // CLUSTER SLOTS from the first seed that answers.
-func discoverShards(ctx context.Context, src endpoint, tlsOpts tlsOptions, timeout time.Duration) ([]shardInfo, error) {
+func discoverShards(ctx context.Context, src Endpoint, timeout time.Duration) ([]shardInfo, error) {
 	var errs []error
 	for _, addr := range src.Addrs {
 		opt := &redis.Options{Addr: addr, Username: src.Username, Password: src.Password,
-			DialTimeout: timeout, MaxRetries: -1}
-		if src.TLS {
-			var err error
-			if opt.TLSConfig, err = tlsOpts.config(addr); err != nil {
-				return nil, err
-			}
-		}
+			DialTimeout: timeout, MaxRetries: -1, TLSConfig: src.tlsFor(addr)}
 		c := redis.NewClient(opt)
 		cctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 		slots, err := c.ClusterSlots(cctx).Result()
@@ -183,7 +174,7 @@ func (f *fleet) Snapshot() admin.Status {
 func (f *fleet) Cutover(ctx context.Context, timeout time.Duration, keepSyncing bool) (admin.CutoverResult, error) {
 	paused := make([]*pausedSource, len(f.shards))
 	errs := make([]error, len(f.shards))
-	f.each(func(i int, s *syncer) { paused[i], errs[i] = s.pauseAndDrain(ctx, timeout) })
+	f.each(func(i int, s *replica) { paused[i], errs[i] = s.pauseAndDrain(ctx, timeout) })
 	if err := errors.Join(errs...); err != nil {
 		for _, p := range paused {
 			if p != nil {
@@ -193,7 +184,7 @@ func (f *fleet) Cutover(ctx context.Context, timeout time.Duration, keepSyncing 
 		return admin.CutoverResult{}, err
 	}
 	results := make([]admin.CutoverResult, len(f.shards))
-	f.each(func(i int, s *syncer) { results[i], errs[i] = s.finishCutover(ctx, paused[i], keepSyncing) })
+	f.each(func(i int, s *replica) { results[i], errs[i] = s.finishCutover(ctx, paused[i], keepSyncing) })
 	res := results[0]
 	for _, r := range results[1:] {
 		res.SourceOffset += r.SourceOffset
@@ -212,7 +203,7 @@ func (f *fleet) Cutover(ctx context.Context, timeout time.Duration, keepSyncing 
 }
 
 // each runs fn for every shard at once and waits for them all.
-func (f *fleet) each(fn func(i int, s *syncer)) {
+func (f *fleet) each(fn func(i int, s *replica)) {
 	var wg sync.WaitGroup
 	for i, s := range f.shards {
 		wg.Add(1)

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -14,16 +14,9 @@ import (
 	"github.com/replicant/replicant/rewrite"
 )
 
-// Apply modes (--apply): how a snapshot key reaches the target.
-const (
-	applyAuto    = "auto"
-	applyRestore = "restore"
-	applyRewrite = "rewrite"
-)
-
 // applyPlan is what the target takes, read once before a snapshot.
 type applyPlan struct {
-	mode       string // applyRestore or applyRewrite for every key; applyAuto: per key
+	mode       string // ApplyRestore or ApplyRewrite for every key; ApplyAuto: per key
 	targetRDB  int    // the newest RDB version the target RESTOREs; 0: unknown
 	maxRestore int    // the largest payload sent as RESTORE
 	target     rewrite.Target
@@ -39,14 +32,14 @@ type rewriteCounts struct {
 
 // planApply reads the target's version and proto-max-bulk-len. A target
 // that answers neither (a proxy) gets every key rewritten.
-func (s *syncer) planApply(ctx context.Context) *applyPlan {
+func (s *replica) planApply(ctx context.Context) *applyPlan {
 	p := &applyPlan{mode: s.opts.Apply, maxRestore: int(s.opts.MaxRestoreBytes)}
 	s.skipped.reset()
 	version, bulk, err := s.targetVersion(ctx)
 	if err != nil || version == "" {
 		p.target = rewrite.TargetOf("99.0.0")
-		if p.mode == applyAuto {
-			p.mode = applyRewrite
+		if p.mode == ApplyAuto {
+			p.mode = ApplyRewrite
 			s.log.Warn().AnErr("reason", err).Msg("target: its version is unknown (INFO refused): every snapshot key is rewritten as plain commands")
 		}
 		return p
@@ -64,16 +57,16 @@ func (s *syncer) planApply(ctx context.Context) *applyPlan {
 // targetVersion asks INFO server of the target (a master of a cluster,
 // the first server of a proxy's pool) for its version, and CONFIG GET for
 // its proto-max-bulk-len (0 when refused).
-func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
+func (s *replica) targetVersion(ctx context.Context) (string, int, error) {
 	o := s.targetClientOptions()
 	switch s.targetKind {
-	case kindTwemproxy:
-		servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
-		if s.opts.TwemproxyConf == "" || err != nil || len(servers) == 0 {
+	case KindTwemproxy:
+		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
+		if s.opts.TwemproxyConfig == "" || err != nil || len(servers) == 0 {
 			return "", 0, errors.New("a twemproxy target does not take INFO, and no --twemproxy-config names its servers")
 		}
 		o.Addr = servers[0]
-	case kindCluster:
+	case KindCluster:
 		o.Addr = s.dstAddrs[0]
 	}
 	o.Protocol, o.DisableIndentity = 2, true
@@ -95,9 +88,9 @@ func (s *syncer) targetVersion(ctx context.Context) (string, int, error) {
 // rewrites reports whether a key's payload goes as plain commands.
 func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
 	switch p.mode {
-	case applyRestore:
+	case ApplyRestore:
 		return false
-	case applyRewrite:
+	case ApplyRewrite:
 		return true
 	}
 	return sourceRDB > p.targetRDB || payload > p.maxRestore
@@ -106,8 +99,8 @@ func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
 // bigCount is rdbstream's Options.BigCount: values with more elements are
 // streamed from the RDB to the target as commands, never held whole. Off
 // with --apply restore, which sends every value as its payload.
-func (s *syncer) bigCount() int64 {
-	if s.opts.Apply == applyRestore {
+func (s *replica) bigCount() int64 {
+	if s.opts.Apply == ApplyRestore {
 		return 0
 	}
 	return s.opts.BigValueElements
@@ -115,15 +108,15 @@ func (s *syncer) bigCount() int64 {
 
 // bigString is rdbstream's Options.BigString: plain strings longer than
 // --max-restore-bytes are streamed too.
-func (s *syncer) bigString() int64 {
-	if s.opts.Apply == applyRestore {
+func (s *replica) bigString() int64 {
+	if s.opts.Apply == ApplyRestore {
 		return 0
 	}
 	return s.opts.MaxRestoreBytes
 }
 
 // rewriteBig streams a big value from the RDB to the target as commands.
-func (s *syncer) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
+func (s *replica) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
 	done, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
 		return rewrite.Big(e.Key, e.Type, expireAt, e.Elements, emit)
 	})
@@ -134,7 +127,7 @@ func (s *syncer) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
 }
 
 // rewriteKey sends a key as plain commands.
-func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
+func (s *replica) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
 	o := rewrite.Options{Target: s.plan.target, DropFieldTTL: s.opts.DropFieldTTL, FieldTTLsDropped: func(n int) {
 		s.rewrites.fieldTTLsDropped.Add(int64(n))
 		s.log.Warn().Str("key", string(e.Key)).Int("db", e.DB).Int("fields", n).
@@ -149,7 +142,7 @@ func (s *syncer) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
 // rewriteWith sends the commands build emits for key e, and reports
 // whether the key was written. A key the target cannot represent is
 // skipped with a warning and counted, or with --strict stops the sync.
-func (s *syncer) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) error) error) (bool, error) {
+func (s *replica) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) error) error) (bool, error) {
 	first := true
 	err := build(func(args [][]byte) error {
 		err := s.fwd.Rewrite(e.DB, args, first)

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -23,11 +23,11 @@ var errTargetLostData = errors.New("the target no longer holds a checkpoint repl
 // from the checkpoint the target holds: nothing is applied twice, nothing
 // is missed.
 type applier struct {
-	s      *syncer
+	s      *replica
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	txn      atomic.Pointer[txnBox]
+	txn      atomic.Pointer[streamWriterBox]
 	applied  atomic.Int64
 	commands atomic.Int64 // applied by closed connections
 	refused  atomic.Int64
@@ -44,7 +44,7 @@ func (a *applier) Problem() string {
 	return ""
 }
 
-// keepCounts adds the counts of a stopped applier to the syncer's, for the
+// keepCounts adds the counts of a stopped applier to the replica's, for the
 // summary at exit.
 func (a *applier) keepCounts() {
 	applied, refused := a.Counts()
@@ -54,7 +54,7 @@ func (a *applier) keepCounts() {
 
 // startApplier starts applying from the target's checkpoint. It runs until
 // stop, not until ctx ends: on a stop request the spool is applied first.
-func (s *syncer) startApplier(ctx context.Context, from int64) *applier {
+func (s *replica) startApplier(ctx context.Context, from int64) *applier {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &applier{s: s, cancel: cancel, done: make(chan struct{}), skip: map[int64]string{}}
 	a.applied.Store(from)
@@ -188,7 +188,7 @@ func (a *applier) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	box := &txnBox{t}
+	box := &streamWriterBox{t}
 	defer a.retire(box)
 	cp, _, ok := t.Checkpoint()
 	sp := a.s.spool
@@ -226,7 +226,7 @@ func (a *applier) skipRefused(refused map[int64]string) {
 }
 
 // retire closes t and keeps its counts.
-func (a *applier) retire(t *txnBox) {
+func (a *applier) retire(t *streamWriterBox) {
 	a.Applied()
 	t.Close()
 	if a.txn.CompareAndSwap(t, nil) {
@@ -236,9 +236,9 @@ func (a *applier) retire(t *txnBox) {
 	}
 }
 
-// txnBox holds the stream writer of the current target connection, for
+// streamWriterBox holds the stream writer of the current target connection, for
 // other goroutines to read its counts.
-type txnBox struct{ forwarder.StreamWriter }
+type streamWriterBox struct{ forwarder.StreamWriter }
 
 // batch bounds: a batch is committed when nothing more is waiting, or at
 // these sizes, but never inside a transaction of the source.

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import "github.com/replicant/replicant/forwarder"
 

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ const maxCorruptSnapshots = 3
 // RDB is retried until maxCorruptSnapshots arrived corrupt in a row, and
 // an RDB this build cannot read (rdbstream.ErrUnsupported) is not retried:
 // both stop the sync, naming the offset.
-func (s *syncer) snapshotFailed(err error) error {
+func (s *replica) snapshotFailed(err error) error {
 	var ce *rdbstream.CorruptError
 	if !errors.As(err, &ce) || errors.Is(err, psync.ErrLinkLost) {
 		return err
@@ -47,7 +47,7 @@ func (e corruptSnapshotError) Unwrap() error { return e.error }
 // filled the payload: a length header longer than the RDB means the
 // payload is not what the master meant to send (and the rest might never
 // come).
-func (s *syncer) checkPayloadEnd() error {
+func (s *replica) checkPayloadEnd() error {
 	size, end := s.src.SnapshotSize(), s.dec.Offset()
 	if size < 0 || size == end {
 		return nil

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -27,8 +27,7 @@ type status struct {
 
 	restoreErrors atomic.Int64 // of finished snapshots
 
-	term     *termWriter // stderr on a terminal, for the progress bar (progress.go); nil otherwise
-	barShown atomic.Bool // the progress bar stands in for the status lines
+	barShown atomic.Bool // Config.OnSnapshot's progress stands in for the status lines
 }
 
 func newStatus() *status {
@@ -40,7 +39,7 @@ func newStatus() *status {
 func (st *status) setPhase(p string) { st.current.Store(p) }
 func (st *status) phase() string     { return st.current.Load().(string) }
 
-func (st *status) loop(ctx context.Context, s *syncer, every time.Duration) {
+func (st *status) loop(ctx context.Context, s *replica, every time.Duration) {
 	if every <= 0 {
 		return
 	}
@@ -59,7 +58,7 @@ func (st *status) loop(ctx context.Context, s *syncer, every time.Duration) {
 }
 
 // log writes one status line.
-func (st *status) log(s *syncer, msg string) {
+func (st *status) log(s *replica, msg string) {
 	ev := s.log.Info().Str("phase", st.phase())
 	restored, restoreErrors := s.restored.Load(), st.restoreErrors.Load()
 	if fwd := st.fwd.Load(); fwd != nil {
@@ -95,7 +94,7 @@ type summaryCounts struct {
 	restored, restoreErrors, commands, refused int64
 }
 
-func (s *syncer) summaryCounts() summaryCounts {
+func (s *replica) summaryCounts() summaryCounts {
 	st := s.status
 	c := summaryCounts{restored: s.restored.Load(), restoreErrors: st.restoreErrors.Load(),
 		commands: s.pastCommands.Load(), refused: s.pastRefused.Load()}
@@ -112,7 +111,7 @@ func (s *syncer) summaryCounts() summaryCounts {
 
 // logSummary writes the last line of a sync: what it did in all, and how
 // it ended (err nil: stopped cleanly).
-func (s *syncer) logSummary(err error) {
+func (s *replica) logSummary(err error) {
 	logSummary(s.log, s.summaryCounts(), s.status.started, err, s.logFilterStats)
 }
 

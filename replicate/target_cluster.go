@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -7,15 +7,15 @@ import (
 )
 
 func init() {
-	targetKinds[kindCluster] = targetKind{
-		snapshot: func(ctx context.Context, s *syncer) (forwarder.SnapshotWriter, error) {
+	targetKinds[KindCluster] = targetKind{
+		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
 			w, err := forwarder.DialClusterSnapshot(ctx, s.clusterConfig())
 			if err != nil {
 				return nil, err
 			}
 			return db0Only{w, forwarder.ErrClusterDB}, nil
 		},
-		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
+		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
 			return forwarder.DialClusterStream(ctx, s.clusterConfig())
 		},
 	}
@@ -23,7 +23,7 @@ func init() {
 
 // clusterConfig describes the cluster target: its seeds, the connection
 // settings and the key positions of the source's commands.
-func (s *syncer) clusterConfig() forwarder.ClusterConfig {
+func (s *replica) clusterConfig() forwarder.ClusterConfig {
 	return forwarder.ClusterConfig{
 		Config: s.dstCfg, Seeds: s.dstAddrs, CheckpointKey: s.opts.CheckpointKey,
 		KeyIndexes: s.commandKeyIndexes,

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -27,8 +27,8 @@ type resumePoint struct {
 // run copies and follows until ctx ends (a clean stop: nil) or a fault that
 // retrying cannot mend. Each turn of its loop is one source link: a link
 // lost while streaming is dialled again and resumed with a partial resync.
-func (s *syncer) run(ctx context.Context) error {
-	s.log.Info().Str("source", redact(s.opts.Source)).Str("target", redact(s.opts.Target)).Msg("replicant starting")
+func (s *replica) run(ctx context.Context) error {
+	s.log.Info().Str("source", s.opts.Source.name()).Str("target", s.opts.Target.name()).Msg("replicant starting")
 	if err := s.openState(); err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func isFatal(err error) bool {
 }
 
 // stopped turns an error caused by a stop request into a clean stop.
-func (s *syncer) stopped(ctx context.Context, err error) error {
+func (s *replica) stopped(ctx context.Context, err error) error {
 	if lost := leaseLost(ctx); lost != nil {
 		return lost
 	}
@@ -97,7 +97,7 @@ func (s *syncer) stopped(ctx context.Context, err error) error {
 }
 
 // openState opens --state-dir (or a temporary one) and its spool.
-func (s *syncer) openState() error {
+func (s *replica) openState() error {
 	s.stateDir = s.opts.StateDir
 	if s.stateDir == "" {
 		dir, err := os.MkdirTemp("", "replicant-state-")
@@ -133,7 +133,7 @@ func (s *syncer) openState() error {
 	return nil
 }
 
-func (s *syncer) closeState() {
+func (s *replica) closeState() {
 	if a := s.applier.Swap(nil); a != nil {
 		a.stopForExit()
 	}
@@ -146,30 +146,30 @@ func (s *syncer) closeState() {
 	}
 }
 
-func (s *syncer) setState(st savedState) {
+func (s *replica) setState(st savedState) {
 	s.state = st
 	ids := append([]string(nil), st.ReplIDs...)
 	s.replIDs.Store(&ids)
 }
 
-func (s *syncer) saveState(st savedState) error {
+func (s *replica) saveState(st savedState) error {
 	s.setState(st)
 	return st.save(s.stateDir)
 }
 
-func (s *syncer) replID() string {
+func (s *replica) replID() string {
 	if ids := *s.replIDs.Load(); len(ids) > 0 {
 		return ids[0]
 	}
 	return ""
 }
 
-func (s *syncer) knowsReplID(id string) bool { return s.state.knows(id) || id == s.replID() }
+func (s *replica) knowsReplID(id string) bool { return s.state.knows(id) || id == s.replID() }
 
 // startingPoint reads the target's checkpoint: where the target stands
 // decides between a partial and a full resync. An unreachable target is an
 // error here: at start, the operator wants to hear it at once.
-func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
+func (s *replica) startingPoint(ctx context.Context) (resumePoint, error) {
 	t, err := s.dialStream(ctx)
 	if err != nil {
 		return resumePoint{}, fmt.Errorf("target: %w", err)
@@ -205,7 +205,7 @@ func (s *syncer) startingPoint(ctx context.Context) (resumePoint, error) {
 }
 
 // nextResumePoint is where to resume after a lost link.
-func (s *syncer) nextResumePoint() resumePoint {
+func (s *replica) nextResumePoint() resumePoint {
 	if s.needFull.Load() || !s.state.SnapshotDone || s.replID() == "" {
 		return resumePoint{}
 	}
@@ -215,7 +215,7 @@ func (s *syncer) nextResumePoint() resumePoint {
 // requestFullResync is called by the applier when the target lost its
 // checkpoint, or the spool is damaged: the source link is closed so that
 // run asks for a full resync.
-func (s *syncer) requestFullResync(cause error) {
+func (s *replica) requestFullResync(cause error) {
 	if errors.Is(cause, spool.ErrCorrupt) {
 		s.log.Error().Err(cause).Msg("spool: damaged; a full resync is needed")
 	} else {
@@ -229,7 +229,7 @@ func (s *syncer) requestFullResync(cause error) {
 
 // session runs one source link: connect, full sync if the source says so,
 // then spool its stream until the link ends.
-func (s *syncer) session(ctx context.Context, resume resumePoint, first bool) error {
+func (s *replica) session(ctx context.Context, resume resumePoint, first bool) error {
 	s.status.setPhase(phaseHandshake)
 	c, err := s.connectSource(ctx, resume, first)
 	if err != nil {
@@ -254,7 +254,7 @@ func (s *syncer) session(ctx context.Context, resume resumePoint, first bool) er
 // connectSource dials the source until it answers. At the first start only
 // a source that is not ready yet is waited for; every other failure is the
 // operator's to see. Later, after a link was lost, every failure is retried.
-func (s *syncer) connectSource(ctx context.Context, resume resumePoint, first bool) (*psync.Conn, error) {
+func (s *replica) connectSource(ctx context.Context, resume resumePoint, first bool) (*psync.Conn, error) {
 	wait := 500 * time.Millisecond
 	var addrs []string
 	for attempt := 0; ; attempt++ {
@@ -288,7 +288,7 @@ func (s *syncer) connectSource(ctx context.Context, resume resumePoint, first bo
 
 // appliedOffset is the offset acknowledged to the source: what the target
 // holds.
-func (s *syncer) appliedOffset() int64 {
+func (s *replica) appliedOffset() int64 {
 	if a := s.applier.Load(); a != nil {
 		return a.Applied()
 	}
@@ -299,7 +299,7 @@ func (s *syncer) appliedOffset() int64 {
 }
 
 // continueFrom handles a partial resync: the spool goes on where it ended.
-func (s *syncer) continueFrom(ctx context.Context, c *psync.Conn) error {
+func (s *replica) continueFrom(ctx context.Context, c *psync.Conn) error {
 	if c.StartOffset() != s.spool.End() {
 		return fmt.Errorf("source continued at offset %d but the spool ends at %d", c.StartOffset(), s.spool.End())
 	}
@@ -317,7 +317,7 @@ func (s *syncer) continueFrom(ctx context.Context, c *psync.Conn) error {
 // applier stops, the target is flushed if replicant wrote to it before (so
 // that keys deleted on the source meanwhile do not linger), the snapshot is
 // restored, and a checkpoint at the snapshot's offset is written.
-func (s *syncer) fullSync(ctx context.Context, c *psync.Conn) error {
+func (s *replica) fullSync(ctx context.Context, c *psync.Conn) error {
 	if a := s.applier.Swap(nil); a != nil {
 		a.stop()
 	}
@@ -369,7 +369,7 @@ const snapshotMarker = "snapshot-in-progress"
 // when this sync owns the whole target, else by a sweep of the keys it
 // copies (sweep.go). A target that lost replicant's checkpoint meanwhile
 // is flushed only when it holds nothing else, or with --overwrite.
-func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) error {
+func (s *replica) markSnapshot(ctx context.Context, t forwarder.StreamWriter) error {
 	_, found, _ := t.Checkpoint()
 	earlier := found || s.everSynced
 	flush := earlier && s.ownsWholeTarget()
@@ -400,7 +400,7 @@ func (s *syncer) markSnapshot(ctx context.Context, t forwarder.StreamWriter) err
 
 // restoreSnapshot restores the snapshot through a pipelined writer and
 // waits until the target confirmed every key.
-func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
+func (s *replica) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
 	fwd, err := s.dialSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -427,7 +427,7 @@ func (s *syncer) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
 // pump reads the stream into the spool at network speed until the link
 // ends. What a command re-encodes to is exactly its bytes on the wire (the
 // stream is canonical RESP), so spool offsets are stream offsets.
-func (s *syncer) pump(c *psync.Conn) error {
+func (s *replica) pump(c *psync.Conn) error {
 	s.log.Info().Int64("offset", c.StartOffset()).Msg("streaming")
 	buf := make([]byte, 0, 256<<10)
 	for {
@@ -448,7 +448,7 @@ func (s *syncer) pump(c *psync.Conn) error {
 	}
 }
 
-func (s *syncer) spoolAppend(buf []byte, end int64) error {
+func (s *replica) spoolAppend(buf []byte, end int64) error {
 	if len(buf) == 0 {
 		return nil
 	}
@@ -467,7 +467,7 @@ func (s *syncer) spoolAppend(buf []byte, end int64) error {
 // finish ends a run on a stop request: what the spool holds is applied
 // (for a bounded time) before the process exits. A run whose lease was
 // lost stops writing at once, with that error.
-func (s *syncer) finish(ctx context.Context) error {
+func (s *replica) finish(ctx context.Context) error {
 	if lost := leaseLost(ctx); lost != nil {
 		if a := s.applier.Swap(nil); a != nil {
 			a.stop()
@@ -489,7 +489,7 @@ func (s *syncer) finish(ctx context.Context) error {
 
 // warnUnapplied says, at a stop before the target applied everything,
 // what becomes of the rest and where the next start goes on from.
-func (s *syncer) warnUnapplied(applied int64) {
+func (s *replica) warnUnapplied(applied int64) {
 	ev := s.log.Warn().Int64("applied", applied).Int64("spooled", s.spool.End()).Int64("unapplied_bytes", s.spool.End()-applied)
 	if s.tempState {
 		ev.Msg("stopping before the target applied everything; the stream it has not applied is discarded with the temporary state dir: the next start goes on from the target's checkpoint (offset " +
@@ -502,7 +502,7 @@ func (s *syncer) warnUnapplied(applied int64) {
 
 // sourceAddr is the address of the source the link is (or was last)
 // connected to: after a failover, the promoted replica.
-func (s *syncer) sourceAddr() string {
+func (s *replica) sourceAddr() string {
 	if p := s.srcAddr.Load(); p != nil {
 		return *p
 	}
@@ -510,7 +510,7 @@ func (s *syncer) sourceAddr() string {
 }
 
 // sourceClientOptions are the options of a plain client of the source.
-func (s *syncer) sourceClientOptions() *redis.Options {
+func (s *replica) sourceClientOptions() *redis.Options {
 	return &redis.Options{
 		Addr: s.sourceAddr(), Username: s.srcCfg.Username, Password: s.srcCfg.Password,
 		TLSConfig: s.srcCfg.TLS, DialTimeout: s.srcCfg.DialTimeout, MaxRetries: -1,

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -10,28 +10,20 @@ import (
 	"github.com/replicant/replicant/forwarder"
 )
 
-// Target kinds (--target-kind).
-const (
-	kindAuto       = "auto"
-	kindStandalone = "standalone"
-	kindCluster    = "cluster"
-	kindTwemproxy  = "twemproxy"
-)
-
 // targetKind connects the writers of one kind of target.
 type targetKind struct {
-	snapshot func(ctx context.Context, s *syncer) (forwarder.SnapshotWriter, error)
-	stream   func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error)
+	snapshot func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error)
+	stream   func(ctx context.Context, s *replica) (forwarder.StreamWriter, error)
 }
 
 // targetKinds holds every kind but auto; the files of other kinds add
 // theirs in init.
 var targetKinds = map[string]targetKind{
-	kindStandalone: {
-		snapshot: func(ctx context.Context, s *syncer) (forwarder.SnapshotWriter, error) {
+	KindStandalone: {
+		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
 			return forwarder.Dial(ctx, s.dstCfg)
 		},
-		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
+		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
 			return forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
 		},
 	},
@@ -65,18 +57,18 @@ func (c db0Only) hint(err error, db int) error {
 }
 
 // resolveTargetKind turns --target-kind and the target URL into a kind.
-func resolveTargetKind(flag string, dst endpoint) (string, error) {
+func resolveTargetKind(flag string, dst Endpoint) (string, error) {
 	kind := strings.ToLower(flag)
 	if kind == "proxy" { // verify's old word for it
-		kind = kindTwemproxy
+		kind = KindTwemproxy
 	}
 	switch {
-	case kind == "" || kind == kindAuto:
+	case kind == "" || kind == KindAuto:
 		if dst.Cluster {
-			return kindCluster, nil
+			return KindCluster, nil
 		}
-		return kindStandalone, nil
-	case dst.Cluster && kind != kindCluster:
+		return KindStandalone, nil
+	case dst.Cluster && kind != KindCluster:
 		return "", fmt.Errorf("--target-kind %s does not fit a redis+cluster:// target", kind)
 	}
 	if _, ok := targetKinds[kind]; !ok {
@@ -86,7 +78,7 @@ func resolveTargetKind(flag string, dst endpoint) (string, error) {
 }
 
 func knownKinds() []string {
-	names := []string{kindAuto}
+	names := []string{KindAuto}
 	for k := range targetKinds {
 		names = append(names, k)
 	}
@@ -95,12 +87,12 @@ func knownKinds() []string {
 }
 
 // dialSnapshot connects the writer of a full sync's keys to the target.
-func (s *syncer) dialSnapshot(ctx context.Context) (forwarder.SnapshotWriter, error) {
+func (s *replica) dialSnapshot(ctx context.Context) (forwarder.SnapshotWriter, error) {
 	return targetKinds[s.targetKind].snapshot(ctx, s)
 }
 
 // dialStream connects the writer of the live stream to the target and
 // reads its checkpoint.
-func (s *syncer) dialStream(ctx context.Context) (forwarder.StreamWriter, error) {
+func (s *replica) dialStream(ctx context.Context) (forwarder.StreamWriter, error) {
 	return targetKinds[s.targetKind].stream(ctx, s)
 }

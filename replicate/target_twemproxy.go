@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"bufio"
@@ -18,8 +18,8 @@ import (
 )
 
 func init() {
-	targetKinds[kindTwemproxy] = targetKind{
-		snapshot: func(ctx context.Context, s *syncer) (forwarder.SnapshotWriter, error) {
+	targetKinds[KindTwemproxy] = targetKind{
+		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
 			cfg, err := s.proxyConfig()
 			if err != nil {
 				return nil, err
@@ -30,7 +30,7 @@ func init() {
 			}
 			return db0Only{w, forwarder.ErrProxyDB}, nil
 		},
-		stream: func(ctx context.Context, s *syncer) (forwarder.StreamWriter, error) {
+		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
 			cfg, err := s.proxyConfig()
 			if err != nil {
 				return nil, err
@@ -43,12 +43,12 @@ func init() {
 // proxyConfig describes the twemproxy target: the connection settings, the
 // key positions of the source's commands, and with --twemproxy-config the
 // pool's servers (which take FLUSHALL directly).
-func (s *syncer) proxyConfig() (forwarder.ProxyConfig, error) {
+func (s *replica) proxyConfig() (forwarder.ProxyConfig, error) {
 	cfg := forwarder.ProxyConfig{Config: s.dstCfg, Keys: s.commandKeys, KeyIndexes: s.commandKeyIndexes}
-	if s.opts.TwemproxyConf == "" {
+	if s.opts.TwemproxyConfig == "" {
 		return cfg, nil
 	}
-	servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
+	servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
 	if err != nil {
 		return cfg, fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
 	}
@@ -113,8 +113,8 @@ func pickPool(pools map[string]nutcrackerPool, addr string) (nutcrackerPool, err
 // explainTargetEOF turns a connection the target closed at start, which a
 // twemproxy does on a command it does not know (HELLO, INFO), into the
 // advice to say what the target is; other errors are kept.
-func (s *syncer) explainTargetEOF(ctx context.Context, err error) error {
-	if err == nil || s.targetKind != kindStandalone || s.dstCfg.TLS != nil ||
+func (s *replica) explainTargetEOF(ctx context.Context, err error) error {
+	if err == nil || s.targetKind != KindStandalone || s.dstCfg.TLS != nil ||
 		!(errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF")) {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"bytes"
@@ -19,14 +19,14 @@ import (
 
 // ownsWholeTarget reports whether a FLUSHALL of the target removes only
 // what this sync copies.
-func (s *syncer) ownsWholeTarget() bool {
+func (s *replica) ownsWholeTarget() bool {
 	return s.shard == nil && (s.filter == nil || !s.filter.LeavesOut())
 }
 
 // owned reports whether key of target database db is one this sync
 // copies: it comes from a kept source database and key, and, for a shard of
 // a cluster source, from one of the shard's slots.
-func (s *syncer) owned(db int, key []byte) bool {
+func (s *replica) owned(db int, key []byte) bool {
 	if bytes.HasPrefix(key, []byte(s.opts.CheckpointKey)) {
 		return false
 	}
@@ -40,12 +40,12 @@ func (s *syncer) owned(db int, key []byte) bool {
 }
 
 // keepsSourceKey reports whether key of source database db is copied.
-func (s *syncer) keepsSourceKey(db int, key []byte) bool {
+func (s *replica) keepsSourceKey(db int, key []byte) bool {
 	return (s.filter == nil || s.filter.KeepKey(db, key)) && (s.shard == nil || s.shard.owns(key))
 }
 
 // sourceName is key's name on the source, if it came from source db from.
-func (s *syncer) sourceName(from int, key []byte) ([]byte, bool) {
+func (s *replica) sourceName(from int, key []byte) ([]byte, bool) {
 	if s.filter == nil {
 		return key, true
 	}
@@ -57,7 +57,7 @@ func (s *syncer) sourceName(from int, key []byte) ([]byte, bool) {
 }
 
 // sourceDBsOf lists the kept source databases whose keys land in target db.
-func (s *syncer) sourceDBsOf(db int) []int {
+func (s *replica) sourceDBsOf(db int) []int {
 	var dbs []int
 	for from := range maxDBs {
 		if s.mapDB(from) == db && (s.filter == nil || s.filter.KeepDB(from)) {
@@ -71,7 +71,7 @@ func (s *syncer) sourceDBsOf(db int) []int {
 const maxDBs = 256
 
 // sweepTarget removes from the target every key this sync copies.
-func (s *syncer) sweepTarget(ctx context.Context) error {
+func (s *replica) sweepTarget(ctx context.Context) error {
 	removed := 0
 	s.sweepDBs = map[int][]int{}
 	err := s.forEachTargetDB(ctx, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
@@ -121,8 +121,8 @@ func unlinkEach(ctx context.Context, c redis.UniversalClient, keys []string) err
 
 // forEachTargetDB calls fn for each target database this sync writes to,
 // with a client and a SCAN over every node holding that database.
-func (s *syncer) forEachTargetDB(ctx context.Context, fn func(db int, c redis.UniversalClient, scan func(uint64) ([]string, uint64, error)) error) error {
-	if s.targetKind == kindCluster {
+func (s *replica) forEachTargetDB(ctx context.Context, fn func(db int, c redis.UniversalClient, scan func(uint64) ([]string, uint64, error)) error) error {
+	if s.targetKind == KindCluster {
 		c := redis.NewClusterClient(s.targetClusterOptions())
 		defer c.Close()
 		var mu sync.Mutex // ForEachMaster runs fn on every master at once; fn is not safe for that
@@ -132,7 +132,7 @@ func (s *syncer) forEachTargetDB(ctx context.Context, fn func(db int, c redis.Un
 			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return node.Scan(ctx, cur, "", 1000).Result() })
 		})
 	}
-	if s.targetKind != kindStandalone {
+	if s.targetKind != KindStandalone {
 		return fmt.Errorf("a %s target cannot be scanned for keys", s.targetKind)
 	}
 	o := s.targetClientOptions()
@@ -171,7 +171,7 @@ func keyspaceDBs(info string) []int {
 
 // targetClientOptions are the options of a plain client of a standalone
 // target.
-func (s *syncer) targetClientOptions() *redis.Options {
+func (s *replica) targetClientOptions() *redis.Options {
 	return &redis.Options{
 		Addr: s.dstCfg.Addr, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
 		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout, MaxRetries: -1,
@@ -179,7 +179,7 @@ func (s *syncer) targetClientOptions() *redis.Options {
 }
 
 // targetClusterOptions are the options of a cluster client of the target.
-func (s *syncer) targetClusterOptions() *redis.ClusterOptions {
+func (s *replica) targetClusterOptions() *redis.ClusterOptions {
 	return &redis.ClusterOptions{
 		Addrs: s.dstAddrs, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
 		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout,

@@ -1,4 +1,4 @@
-package main
+package replicate
 
 import (
 	"context"
@@ -34,14 +34,14 @@ const (
 	cutoverSuffix = ":cutover"
 )
 
-func (s *syncer) leaseKey() string   { return s.opts.CheckpointKey + leaseSuffix }
-func (s *syncer) cutoverKey() string { return s.opts.CheckpointKey + cutoverSuffix }
+func (s *replica) leaseKey() string   { return s.opts.CheckpointKey + leaseSuffix }
+func (s *replica) cutoverKey() string { return s.opts.CheckpointKey + cutoverSuffix }
 
 // interlocks runs the checks that come before any write to the target and
 // takes its lease. The context returned ends when the lease is lost, with
 // a leaseLostError as its cause; done ends it. The lease is renewed until
 // closeState releases it, once the applier stopped.
-func (s *syncer) interlocks(ctx context.Context) (_ context.Context, done func(), err error) {
+func (s *replica) interlocks(ctx context.Context) (_ context.Context, done func(), err error) {
 	if err := s.checkNotSelf(ctx); err != nil {
 		return ctx, nil, err
 	}
@@ -85,12 +85,12 @@ func leaseLost(ctx context.Context) error {
 
 // targetClient is a plain client of the target for replicant's own keys
 // (db 0): of the server, of the cluster, or of the proxy.
-func (s *syncer) targetClient() redis.UniversalClient {
-	if s.targetKind == kindCluster {
+func (s *replica) targetClient() redis.UniversalClient {
+	if s.targetKind == KindCluster {
 		return redis.NewClusterClient(s.targetClusterOptions())
 	}
 	o := s.targetClientOptions()
-	if s.targetKind == kindTwemproxy {
+	if s.targetKind == KindTwemproxy {
 		o.Protocol, o.DisableIndentity = 2, true
 		o.Dialer = verify.ProxyDialer(o)
 	}
@@ -105,7 +105,7 @@ type serverID struct{ addr, runID string }
 // run_id in INFO server, or, where either side does not tell its run_id,
 // the same address. Sources and targets that do not answer are left to the
 // sync to report.
-func (s *syncer) checkNotSelf(ctx context.Context) error {
+func (s *replica) checkNotSelf(ctx context.Context) error {
 	targets := s.targetServers(ctx)
 	for _, addr := range s.srcAddrs {
 		o := s.sourceClientOptions()
@@ -128,10 +128,10 @@ func (s *syncer) checkNotSelf(ctx context.Context) error {
 // targetServers names the servers of the target: the server, every node
 // of a cluster, the pool's servers of a proxy whose --twemproxy-config is
 // known.
-func (s *syncer) targetServers(ctx context.Context) []serverID {
+func (s *replica) targetServers(ctx context.Context) []serverID {
 	var out []serverID
 	switch s.targetKind {
-	case kindCluster:
+	case KindCluster:
 		c := redis.NewClusterClient(s.targetClusterOptions())
 		defer c.Close()
 		var mu sync.Mutex
@@ -145,9 +145,9 @@ func (s *syncer) targetServers(ctx context.Context) []serverID {
 		for _, addr := range s.dstAddrs {
 			out = append(out, serverID{addr: addr})
 		}
-	case kindTwemproxy:
-		servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
-		if s.opts.TwemproxyConf == "" || err != nil {
+	case KindTwemproxy:
+		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
+		if s.opts.TwemproxyConfig == "" || err != nil {
 			return nil
 		}
 		for _, addr := range servers {
@@ -162,7 +162,7 @@ func (s *syncer) targetServers(ctx context.Context) []serverID {
 }
 
 // runID reads run_id from INFO server of the server of o; "" on failure.
-func (s *syncer) runID(ctx context.Context, o *redis.Options) string {
+func (s *replica) runID(ctx context.Context, o *redis.Options) string {
 	o = &redis.Options{Addr: o.Addr, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig,
 		DialTimeout: o.DialTimeout, MaxRetries: -1, Protocol: 2, DisableIndentity: true}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+2*time.Second)
@@ -229,7 +229,7 @@ type cutoverMark struct {
 
 // checkCutoverMark refuses a target marked as cut over, unless
 // --after-cutover-ok; marked says the mark is there.
-func (s *syncer) checkCutoverMark(ctx context.Context, c redis.UniversalClient) (marked bool, err error) {
+func (s *replica) checkCutoverMark(ctx context.Context, c redis.UniversalClient) (marked bool, err error) {
 	key := s.cutoverKey()
 	v, err := c.Get(ctx, key).Result()
 	switch {
@@ -252,7 +252,7 @@ func (s *syncer) checkCutoverMark(ctx context.Context, c redis.UniversalClient) 
 
 // markCutover writes the cut-over mark on the target: a sync started
 // into it again refuses to run.
-func (s *syncer) markCutover(ctx context.Context, off int64) error {
+func (s *replica) markCutover(ctx context.Context, off int64) error {
 	owner := ""
 	if s.lease != nil {
 		owner = s.lease.self.ID
@@ -272,7 +272,7 @@ func (s *syncer) markCutover(ctx context.Context, off int64) error {
 }
 
 // clearCutoverMark removes the mark once a full sync over it began.
-func (s *syncer) clearCutoverMark(ctx context.Context) error {
+func (s *replica) clearCutoverMark(ctx context.Context) error {
 	c := s.targetClient()
 	defer c.Close()
 	if err := c.Del(ctx, s.cutoverKey()).Err(); err != nil {
@@ -287,7 +287,7 @@ func (s *syncer) clearCutoverMark(ctx context.Context) error {
 // target) into a target holding data it would overwrite: any key but
 // replicant's own when the sync copies the whole source (a later full
 // resync flushes it), else a key it copies.
-func (s *syncer) checkFirstSync(ctx context.Context) error {
+func (s *replica) checkFirstSync(ctx context.Context) error {
 	if s.opts.Overwrite {
 		return nil
 	}
@@ -307,7 +307,7 @@ func (s *syncer) checkFirstSync(ctx context.Context) error {
 // checkFlush refuses the FLUSHALL of a full resync over a target that
 // lost replicant's checkpoint and holds data: whose it is, nobody can
 // tell (written after a cutover, or by someone else).
-func (s *syncer) checkFlush(ctx context.Context) error {
+func (s *replica) checkFlush(ctx context.Context) error {
 	if s.opts.Overwrite {
 		return nil
 	}
@@ -328,7 +328,7 @@ var errCannotScan = errors.New("a twemproxy target without --twemproxy-config ca
 
 // foreignKey finds a key of the target this sync would overwrite or
 // flush and did not write; key is "" when there is none.
-func (s *syncer) foreignKey(ctx context.Context) (db int, key string, err error) {
+func (s *replica) foreignKey(ctx context.Context) (db int, key string, err error) {
 	err = s.scanTarget(ctx, func(d int, keys []string) bool {
 		for _, k := range keys {
 			if s.wouldOverwrite(d, k) {
@@ -343,7 +343,7 @@ func (s *syncer) foreignKey(ctx context.Context) (db int, key string, err error)
 
 // isOwnKey reports replicant's own keys: those named after the checkpoint
 // and heartbeat keys (the lease, the mark, slot and shard checkpoints).
-func (s *syncer) isOwnKey(key string) bool {
+func (s *replica) isOwnKey(key string) bool {
 	for _, p := range s.ownPrefixes {
 		if strings.HasPrefix(key, p) {
 			return true
@@ -355,7 +355,7 @@ func (s *syncer) isOwnKey(key string) bool {
 // wouldOverwrite reports whether key of target database db is in the way
 // of this sync: a key not replicant's own, and, unless the sync owns the
 // whole target, one it copies.
-func (s *syncer) wouldOverwrite(db int, key string) bool {
+func (s *replica) wouldOverwrite(db int, key string) bool {
 	if s.isOwnKey(key) {
 		return false
 	}
@@ -372,9 +372,9 @@ func (s *syncer) wouldOverwrite(db int, key string) bool {
 
 // scanTarget calls visit with the keys of every database of the target,
 // page by page, until it returns true.
-func (s *syncer) scanTarget(ctx context.Context, visit func(db int, keys []string) bool) error {
+func (s *replica) scanTarget(ctx context.Context, visit func(db int, keys []string) bool) error {
 	switch s.targetKind {
-	case kindCluster:
+	case KindCluster:
 		c := redis.NewClusterClient(s.targetClusterOptions())
 		defer c.Close()
 		var mu sync.Mutex
@@ -388,11 +388,11 @@ func (s *syncer) scanTarget(ctx context.Context, visit func(db int, keys []strin
 			})
 			return err
 		})
-	case kindTwemproxy:
-		if s.opts.TwemproxyConf == "" {
+	case KindTwemproxy:
+		if s.opts.TwemproxyConfig == "" {
 			return errCannotScan
 		}
-		servers, err := nutcrackerServers(s.opts.TwemproxyConf, s.dstCfg.Addr)
+		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
 		if err != nil {
 			return err
 		}
@@ -451,7 +451,7 @@ func scanDB(ctx context.Context, c *redis.Client, db int, visit func(db int, key
 // which a FLUSHALL took too, is renewed, and the cut-over mark of
 // --after-cutover-ok goes (only now: a crash before the marker must not
 // leave a cut-over target without its mark and with its old checkpoint).
-func (s *syncer) afterMarker(ctx context.Context, flushed bool) error {
+func (s *replica) afterMarker(ctx context.Context, flushed bool) error {
 	if flushed && s.lease != nil {
 		err := s.lease.renew(ctx)
 		var held *leaseHeldError

@@ -1,9 +1,8 @@
-package main
+package replicate
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,12 +10,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/replicant/replicant/admin"
 )
 
-// operator is the syncer's state for its operator: the admin endpoints,
+// operator is the replica's state for its operator: the admin endpoints,
 // pausing the applier, the heartbeat that measures lag in seconds, and
 // cutover.
 type operator struct {
@@ -30,22 +28,9 @@ type operator struct {
 	hb           heartbeats
 }
 
-// startOperator starts the admin endpoints asked for and the source
-// poller (heartbeat and offset). The returned context ends on a signal or
-// on SHUTDOWN or a finished cutover.
-func (s *syncer) startOperator(ctx context.Context) (context.Context, func(), error) {
-	ctx = s.startPolling(ctx)
-	closeAll, err := listenEndpoints(s.opts, s, s.log)
-	if err != nil {
-		s.ctl.shutdown()
-		return nil, nil, err
-	}
-	return ctx, func() { s.ctl.shutdown(); closeAll() }, nil
-}
-
 // startPolling starts the heartbeat and the source's offset reads; the
 // context returned ends on Shutdown.
-func (s *syncer) startPolling(ctx context.Context) context.Context {
+func (s *replica) startPolling(ctx context.Context) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctl.shutdown = cancel
 	s.ctl.sourceOffset.Store(-1)
@@ -53,45 +38,10 @@ func (s *syncer) startPolling(ctx context.Context) context.Context {
 	return ctx
 }
 
-// listenEndpoints starts the admin and metrics endpoints of --admin and
-// --metrics, serving p.
-func listenEndpoints(o syncOptions, p admin.Provider, log zerolog.Logger) (func(), error) {
-	var closers []func() error
-	closeAll := func() {
-		for _, c := range closers {
-			c()
-		}
-	}
-	if o.Admin != "" {
-		srv, err := admin.Listen(o.Admin, admin.Options{Password: o.AdminPassword}, p)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("--admin: %w", err)
-		}
-		closers = append(closers, srv.Close)
-		go srv.Serve()
-		log.Info().Str("addr", srv.Addr()).Msg("admin endpoint listening (redis-cli -p PORT INFO)")
-	}
-	if o.Metrics != "" {
-		m, err := admin.ListenMetrics(o.Metrics, p)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("--metrics: %w", err)
-		}
-		closers = append(closers, m.Close)
-		go m.Serve()
-		log.Info().Str("addr", m.Addr()).Msg("metrics listening (/metrics, /healthz)")
-		if loop, _ := admin.IsLoopback(m.Addr()); !loop {
-			log.Warn().Str("addr", m.Addr()).Msg("--metrics is not on a loopback address and has no password: anyone who can reach it reads the sync's figures and addresses")
-		}
-	}
-	return closeAll, nil
-}
-
 // pollSource writes the heartbeat key on the source and reads its offset
 // once a second, and measures the rate of work. A failure of either is
 // logged once; a refused heartbeat (no permission, read-only) stops it.
-func (s *syncer) pollSource(ctx context.Context) {
+func (s *replica) pollSource(ctx context.Context) {
 	addr := s.sourceAddr()
 	c := redis.NewClient(s.sourceClientOptions())
 	defer func() { c.Close() }()
@@ -171,7 +121,7 @@ func masterOffset(ctx context.Context, c *redis.Client) (int64, error) {
 }
 
 // workDone is keys restored plus commands applied.
-func (s *syncer) workDone() int64 {
+func (s *replica) workDone() int64 {
 	n := s.restored.Load()
 	if fwd := s.status.fwd.Load(); fwd != nil {
 		n += fwd.Stats().Restored
@@ -184,7 +134,7 @@ func (s *syncer) workDone() int64 {
 }
 
 // Snapshot implements admin.Provider.
-func (s *syncer) Snapshot() admin.Status {
+func (s *replica) Snapshot() admin.Status {
 	st := s.status
 	sh := admin.Shard{
 		Phase: st.phase(), Source: strings.Join(s.srcAddrs, ","), SourceOffset: s.ctl.sourceOffset.Load(),
@@ -218,25 +168,25 @@ func (s *syncer) Snapshot() admin.Status {
 		sh.LagSeconds = s.ctl.hb.age(sh.AppliedOffset, time.Now())
 	}
 	return admin.Status{
-		Version: version, Phase: sh.Phase, Uptime: time.Since(st.started), Target: s.dstCfg.Addr,
+		Version: s.opts.Version, Phase: sh.Phase, Uptime: time.Since(st.started), Target: s.dstCfg.Addr,
 		ApplyingPaused: s.ctl.pause.paused(), Healthy: healthy, Problem: problem, Shards: []admin.Shard{sh},
 	}
 }
 
 // PauseApplying implements admin.Provider.
-func (s *syncer) PauseApplying() {
+func (s *replica) PauseApplying() {
 	s.ctl.pause.pause()
 	s.log.Info().Msg("applying paused (RESUME to go on); the stream is still spooled")
 }
 
 // ResumeApplying implements admin.Provider.
-func (s *syncer) ResumeApplying() {
+func (s *replica) ResumeApplying() {
 	s.ctl.pause.resume()
 	s.log.Info().Msg("applying resumed")
 }
 
 // Shutdown implements admin.Provider.
-func (s *syncer) Shutdown() {
+func (s *replica) Shutdown() {
 	s.log.Info().Msg("shutdown requested on the admin endpoint")
 	if s.ctl.shutdown != nil {
 		s.ctl.shutdown()

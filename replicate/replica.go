@@ -1,0 +1,99 @@
+package replicate
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/replicant/replicant/filter"
+	"github.com/replicant/replicant/forwarder"
+	"github.com/replicant/replicant/psync"
+	"github.com/replicant/replicant/rdbstream"
+	"github.com/replicant/replicant/spool"
+)
+
+// replica joins a source link, the RDB decoder, the spool and the target
+// writers. Its fields are the run goroutine's; what other goroutines read is
+// atomic.
+type replica struct {
+	opts     Config
+	log      zerolog.Logger
+	srcCfg   psync.Config
+	dstCfg   forwarder.Config
+	src      *psync.Conn              // the current source link
+	fwd      forwarder.SnapshotWriter // the snapshot writer, during a full sync
+	plan     *applyPlan               // how snapshot keys are applied, read before each full sync
+	rewrites rewriteCounts            // snapshot keys rewritten or skipped as unrepresentable
+	skipped  skippedKeys              // snapshot keys skipped: their live writes are held back
+	dec      *rdbstream.Decoder
+	expiry   *expiryRewriter
+	status   *status
+
+	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
+	srcAddr    atomic.Pointer[string] // the address of the current source link
+	dstAddrs   []string               // the target's addresses (a cluster's seed nodes)
+	targetKind string                 // KindStandalone, KindCluster, KindTwemproxy
+	stateDir   string
+	tempState  bool // stateDir was made for this run: removed at exit
+	state      savedState
+	spool      *spool.Spool
+	applier    atomic.Pointer[applier]
+	replIDs    atomic.Pointer[[]string] // known replication ids, newest first
+	needFull   atomic.Bool              // the target lost its checkpoint
+	restored   atomic.Int64             // keys restored by finished snapshots
+	fullSyncs  int
+	everSynced bool // this process restored a snapshot or resumed
+
+	// stream commands applied and refused by stopped appliers, for the
+	// summary at exit
+	pastCommands, pastRefused atomic.Int64
+
+	// interlocks (interlock.go, lease.go)
+	lease        *lease   // the target's lease, held from before the first write
+	ownPrefixes  []string // prefixes of replicant's own keys: the base checkpoint and heartbeat keys
+	forceFull    bool     // --after-cutover-ok over a cut-over target: a full sync, whatever the checkpoint
+	clearCutover bool     // the cut-over mark goes once the full sync began
+
+	// corruptSnapshots counts the snapshots in a row whose bytes arrived
+	// but did not decode (snapshotFailed).
+	corruptSnapshots int
+
+	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
+
+	filter   *filter.Filter // nil: copy everything as is (filters.go)
+	filtered filterStats
+	keySpecs filter.KeySpecs // the source's key positions, once loaded
+	shard    *shard          // the slots this sync copies, for one shard of a cluster source; nil: all
+	sweepDBs map[int][]int   // target db → its source dbs, during a sweep
+}
+
+func newReplica(o Config, log zerolog.Logger) (*replica, error) {
+	src, dst := o.Source, o.Target
+	kind, err := resolveTargetKind(o.TargetKind, dst)
+	if err != nil {
+		return nil, err
+	}
+	if len(dst.Addrs) > 1 && kind != KindCluster {
+		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
+	}
+	s := &replica{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin),
+		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind, ownPrefixes: []string{o.CheckpointKey}}
+	if o.HeartbeatKey != "" {
+		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)
+	}
+	if s.filter, err = newFilter(o.Filter); err != nil {
+		return nil, err
+	}
+	s.srcCfg = psync.Config{
+		Addr: src.addr(), Username: src.Username, Password: src.Password,
+		ListeningPort: o.ReplicaPort, DialTimeout: o.ConnectTimeout,
+		Logger: log.With().Str("side", "source").Logger(), TLS: src.tlsFor(src.addr()),
+	}
+	s.dstCfg = forwarder.Config{
+		Addr: dst.addr(), Username: dst.Username, Password: dst.Password,
+		DialTimeout: o.ConnectTimeout, Window: o.Window,
+		Logger: log.With().Str("side", "target").Logger(), TLS: dst.tlsFor(dst.addr()),
+	}
+	return s, nil
+}
