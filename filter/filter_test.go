@@ -361,3 +361,19 @@ func TestKeyPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestHandBuiltBadRegexMatchesNothing: a Pattern built by hand with an
+// expression that does not compile matches nothing instead of panicking
+// (ParsePattern returns the error for one from the command line).
+func TestHandBuiltBadRegexMatchesNothing(t *testing.T) {
+	p := Pattern{Kind: Regex, Text: "user:("}
+	if p.Match([]byte("user:1")) {
+		t.Fatal("a bad expression matched")
+	}
+	if _, err := ParsePattern("regex:user:("); err == nil {
+		t.Fatal("ParsePattern took a bad expression")
+	}
+	if !(Pattern{Kind: Regex, Text: "^user:[0-9]+$"}).Match([]byte("user:12")) {
+		t.Fatal("a good hand-built expression did not match")
+	}
+}

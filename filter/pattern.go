@@ -71,10 +71,14 @@ func (p Pattern) Match(key []byte) bool {
 	case Glob:
 		return globMatch([]byte(p.Text), key)
 	case Regex:
-		if p.re == nil { // a Pattern built by hand
-			p.re = regexp.MustCompile(p.Text)
+		re := p.re
+		if re == nil { // a Pattern built by hand, not by ParsePattern: compiled each time
+			var err error
+			if re, err = regexp.Compile(p.Text); err != nil {
+				return false // a bad expression matches nothing, never panics
+			}
 		}
-		return p.re.Match(key)
+		return re.Match(key)
 	}
 	return bytes.HasPrefix(key, []byte(p.Text))
 }
