@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -164,7 +165,13 @@ func (s *replica) replID() string {
 	return ""
 }
 
-func (s *replica) knowsReplID(id string) bool { return s.state.knows(id) || id == s.replID() }
+// knowsReplID reports an id of the saved state. The applier asks it while a
+// partial resync on the run goroutine records a new id: it reads the copy
+// of the ids setState publishes, never s.state.
+func (s *replica) knowsReplID(id string) bool {
+	ids := s.replIDs.Load()
+	return ids != nil && slices.Contains(*ids, id)
+}
 
 // startingPoint reads the target's checkpoint: where the target stands
 // decides between a partial and a full resync. An unreachable target is an
