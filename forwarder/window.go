@@ -7,8 +7,10 @@ package forwarder
 //
 // Every command is encoded once, into a chunk, and stays there until the
 // target answers it. So the bytes of every unanswered command are still at
-// hand: an error reply is logged with the command's name and key parsed back
-// from them, and a reconnect could resend them from the ring's head.
+// hand, and an error reply is logged with the command's name and key parsed
+// back from them. Nothing is ever resent from the ring: after a lost
+// connection the writer fails, and the caller goes on from what the target
+// confirms (the checkpoint of the live stream, or a new snapshot).
 
 // noOffset marks an entry that is not part of the live stream.
 const noOffset = -1
