@@ -141,6 +141,10 @@ func (f *fleet) run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	cancel() // the shards' pollers stop: wait for them
+	for _, s := range f.shards {
+		s.bg.Wait()
+	}
 	return errors.Join(errs...)
 }
 

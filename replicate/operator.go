@@ -34,7 +34,11 @@ func (s *replica) startPolling(ctx context.Context) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctl.shutdown = cancel
 	s.ctl.sourceOffset.Store(-1)
-	go s.pollSource(ctx)
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.pollSource(ctx)
+	}()
 	return ctx
 }
 

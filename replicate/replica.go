@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
@@ -40,6 +41,7 @@ type replica struct {
 	spool      *spool.Spool
 	applier    atomic.Pointer[applier]
 	replIDs    atomic.Pointer[[]string] // known replication ids, newest first
+	bg         sync.WaitGroup           // the source poller and the status loop, waited for when the run ends
 	needFull   atomic.Bool              // the target lost its checkpoint
 	restored   atomic.Int64             // keys restored by finished snapshots
 	fullSyncs  int

@@ -43,7 +43,13 @@ func (s *replica) run(ctx context.Context) error {
 	if err != nil {
 		return s.stopped(ctx, s.explainTargetEOF(ctx, err))
 	}
-	go s.status.loop(ctx, s, s.opts.StatusInterval)
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	defer stopStatus()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.status.loop(statusCtx, s, s.opts.StatusInterval)
+	}()
 	checkSourceLimits(ctx, s.sourceClientOptions(), s.log.With().Str("side", "source").Logger())
 	wait := 500 * time.Millisecond
 	for first := true; ; first = false {

@@ -141,6 +141,7 @@ func newStandalone(cfg Config) (standalone, error) {
 }
 
 func (e standalone) run(ctx context.Context) error {
+	defer e.bg.Wait() // once the poller is told to stop, below
 	ctx = e.startPolling(ctx)
 	defer e.ctl.shutdown()
 	return e.replica.run(ctx)
