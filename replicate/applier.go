@@ -343,7 +343,7 @@ func (b *batcher) add(args [][]byte, size int) {
 		if args = b.filterCommand(args); args == nil {
 			return // left out; the offset moved on all the same
 		}
-		b.t.Add(b.a.s.expiry.rewrite(args), b.off)
+		b.t.Add(b.a.s.expiry.Command(args), b.off)
 	}
 }
 

@@ -53,7 +53,7 @@
 // commands and the write of the checkpoint key, so the target and its
 // checkpoint move together (exactly once across crashes). A batch never
 // ends inside the source's MULTI ... EXEC; SELECT moves the stream's
-// database; filters, database maps and the expiry rewriter (relative TTLs
+// database; filters, database maps and the expiry rewriter (rewrite.Expiry: relative TTLs
 // made absolute, plus Config.ExpireMargin) apply here. The source is
 // acknowledged (REPLCONF ACK) with the offset the target holds, so WAIT on
 // the source means "on the target".

@@ -11,6 +11,7 @@ import (
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 	"github.com/replicant/replicant/rdbstream"
+	"github.com/replicant/replicant/rewrite"
 	"github.com/replicant/replicant/spool"
 )
 
@@ -28,7 +29,7 @@ type replica struct {
 	rewrites rewriteCounts            // snapshot keys rewritten or skipped as unrepresentable
 	skipped  skippedKeys              // snapshot keys skipped: their live writes are held back
 	dec      *rdbstream.Decoder
-	expiry   *expiryRewriter
+	expiry   *rewrite.Expiry
 	status   *status
 
 	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
@@ -79,7 +80,7 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 	if len(dst.Addrs) > 1 && kind != KindCluster {
 		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
 	}
-	s := &replica{opts: o, log: log, status: newStatus(), expiry: newExpiryRewriter(o.ExpireMargin),
+	s := &replica{opts: o, log: log, status: newStatus(), expiry: rewrite.NewExpiry(o.ExpireMargin),
 		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind, ownPrefixes: []string{o.CheckpointKey}}
 	if o.HeartbeatKey != "" {
 		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)

@@ -67,15 +67,15 @@ func (s *replica) restoreEntry(e *rdbstream.Entry) error {
 		e.Key = s.targetKey(e.DB, e.Key)
 		e.DB = s.mapDB(e.DB)
 		if e.Big {
-			return s.rewriteBig(e, s.expiry.snapshot(e.ExpireAt))
+			return s.rewriteBig(e, s.expiry.Snapshot(e.ExpireAt))
 		}
 		if s.opts.SnapshotCommands == SnapshotAuto && s.plan.mode != ApplyRestore && plainString(e) {
 			return s.setString(e)
 		}
 		if s.plan.rewrites(s.dec.Version(), len(e.Payload)) {
-			return s.rewriteKey(e, s.expiry.snapshot(e.ExpireAt))
+			return s.rewriteKey(e, s.expiry.Snapshot(e.ExpireAt))
 		}
-		return s.fwd.Restore(e.DB, e.Key, s.expiry.snapshot(e.ExpireAt), e.Payload)
+		return s.fwd.Restore(e.DB, e.Key, s.expiry.Snapshot(e.ExpireAt), e.Payload)
 	case rdbstream.KindFunction:
 		return s.fwd.LoadFunction(e.Code)
 	}

@@ -19,4 +19,9 @@
 // lists from their nodes of every encoding (hdt3213/rdb fails on a plain
 // node followed by another, as 7.2 and newer write them); the other types
 // with hdt3213/rdb, once the payload's checksum is checked.
+//
+// Expiry rewrites the expiries of the live stream (and of snapshot keys)
+// as absolute times shifted later by a margin, so that a lagging target
+// that expires keys by its own clock never expires one before the source's
+// own DEL of it arrives.
 package rewrite

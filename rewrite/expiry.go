@@ -1,4 +1,4 @@
-package replicate
+package rewrite
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// expiryRewriter rewrites the expiries the source sends so that the target
+// Expiry rewrites the expiries the source sends so that the target
 // applies them as absolute times, shifted later by a margin.
 //
 // Why absolute: a relative TTL (EXPIRE, SET ... EX, SETEX, RESTORE without
@@ -22,41 +22,45 @@ import (
 // UNLINK of the expired key (which it always propagates) removes it from
 // the target first, as on a real replica, as long as the lag stays under
 // the margin.
-type expiryRewriter struct {
+type Expiry struct {
 	marginMs int64
 	now      func() time.Time
 	scratch  [][]byte
 	num      []byte
 }
 
-func newExpiryRewriter(margin time.Duration) *expiryRewriter {
-	return &expiryRewriter{marginMs: margin.Milliseconds(), now: time.Now}
+// NewExpiry returns an Expiry that shifts every expiry later by margin.
+func NewExpiry(margin time.Duration) *Expiry {
+	return &Expiry{marginMs: margin.Milliseconds(), now: time.Now}
 }
 
-// snapshot returns the expiry to restore a snapshot key with.
-func (x *expiryRewriter) snapshot(expireAtMs int64) int64 {
+// Snapshot returns the expiry (Unix ms, 0 for none) to restore a
+// snapshot key with.
+func (x *Expiry) Snapshot(expireAtMs int64) int64 {
 	if expireAtMs == 0 {
 		return 0
 	}
 	return expireAtMs + x.marginMs
 }
 
-// rewrite returns args, or a rewritten copy valid until the next call.
-func (x *expiryRewriter) rewrite(args [][]byte) [][]byte {
+// Command returns a live command of the stream with its expiry made
+// absolute and shifted: args, or a rewritten copy valid until the next
+// call. One goroutine calls it.
+func (x *Expiry) Command(args [][]byte) [][]byte {
 	if len(args) < 2 {
 		return args
 	}
 	name := args[0]
 	switch {
-	case eq(name, "PEXPIREAT"), eq(name, "EXPIREAT"), eq(name, "PEXPIRE"), eq(name, "EXPIRE"):
+	case eqFold(name, "PEXPIREAT"), eqFold(name, "EXPIREAT"), eqFold(name, "PEXPIRE"), eqFold(name, "EXPIRE"):
 		return x.expire(args)
-	case eq(name, "SET"):
+	case eqFold(name, "SET"):
 		return x.set(args)
-	case eq(name, "SETEX"), eq(name, "PSETEX"):
+	case eqFold(name, "SETEX"), eqFold(name, "PSETEX"):
 		return x.setex(args)
-	case eq(name, "GETEX"):
+	case eqFold(name, "GETEX"):
 		return x.getex(args)
-	case eq(name, "RESTORE"):
+	case eqFold(name, "RESTORE"):
 		return x.restore(args)
 	}
 	return args
@@ -65,7 +69,7 @@ func (x *expiryRewriter) rewrite(args [][]byte) [][]byte {
 // absolute converts a time argument of the given unit ("EX", "PX", "EXAT",
 // "PXAT") to Unix milliseconds plus the margin. ok is false for a
 // malformed number, which is then left for the target to refuse.
-func (x *expiryRewriter) absolute(unit string, arg []byte) (int64, bool) {
+func (x *Expiry) absolute(unit string, arg []byte) (int64, bool) {
 	n, err := strconv.ParseInt(string(arg), 10, 64)
 	if err != nil {
 		return 0, false
@@ -81,28 +85,28 @@ func (x *expiryRewriter) absolute(unit string, arg []byte) (int64, bool) {
 	return n + x.marginMs, true
 }
 
-func (x *expiryRewriter) number(n int64) []byte {
+func (x *Expiry) number(n int64) []byte {
 	x.num = strconv.AppendInt(x.num[:0], n, 10)
 	return x.num
 }
 
-func (x *expiryRewriter) copyArgs(args [][]byte) [][]byte {
+func (x *Expiry) copyArgs(args [][]byte) [][]byte {
 	x.scratch = append(x.scratch[:0], args...)
 	return x.scratch
 }
 
 // expire: EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT].
-func (x *expiryRewriter) expire(args [][]byte) [][]byte {
-	if len(args) < 3 || (x.marginMs == 0 && eq(args[0], "PEXPIREAT")) {
+func (x *Expiry) expire(args [][]byte) [][]byte {
+	if len(args) < 3 || (x.marginMs == 0 && eqFold(args[0], "PEXPIREAT")) {
 		return args
 	}
 	unit := "PXAT"
 	switch {
-	case eq(args[0], "EXPIRE"):
+	case eqFold(args[0], "EXPIRE"):
 		unit = "EX"
-	case eq(args[0], "PEXPIRE"):
+	case eqFold(args[0], "PEXPIRE"):
 		unit = "PX"
-	case eq(args[0], "EXPIREAT"):
+	case eqFold(args[0], "EXPIREAT"):
 		unit = "EXAT"
 	}
 	ms, ok := x.absolute(unit, args[2])
@@ -115,7 +119,7 @@ func (x *expiryRewriter) expire(args [][]byte) [][]byte {
 }
 
 // set: SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL].
-func (x *expiryRewriter) set(args [][]byte) [][]byte {
+func (x *Expiry) set(args [][]byte) [][]byte {
 	for i := 3; i+1 < len(args); i++ {
 		unit := string(bytes.ToUpper(args[i]))
 		if unit != "EX" && unit != "PX" && unit != "EXAT" && unit != "PXAT" {
@@ -136,12 +140,12 @@ func (x *expiryRewriter) set(args [][]byte) [][]byte {
 }
 
 // setex: SETEX key seconds value, PSETEX key ms value → SET key value PXAT.
-func (x *expiryRewriter) setex(args [][]byte) [][]byte {
+func (x *Expiry) setex(args [][]byte) [][]byte {
 	if len(args) != 4 {
 		return args
 	}
 	unit := "EX"
-	if eq(args[0], "PSETEX") {
+	if eqFold(args[0], "PSETEX") {
 		unit = "PX"
 	}
 	ms, ok := x.absolute(unit, args[2])
@@ -153,7 +157,7 @@ func (x *expiryRewriter) setex(args [][]byte) [][]byte {
 }
 
 // getex: GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST].
-func (x *expiryRewriter) getex(args [][]byte) [][]byte {
+func (x *Expiry) getex(args [][]byte) [][]byte {
 	if len(args) != 4 {
 		return args
 	}
@@ -171,13 +175,13 @@ func (x *expiryRewriter) getex(args [][]byte) [][]byte {
 }
 
 // restore: RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
-func (x *expiryRewriter) restore(args [][]byte) [][]byte {
+func (x *Expiry) restore(args [][]byte) [][]byte {
 	if len(args) < 4 || string(args[2]) == "0" {
 		return args
 	}
 	abs := false
 	for _, a := range args[4:] {
-		abs = abs || eq(a, "ABSTTL")
+		abs = abs || eqFold(a, "ABSTTL")
 	}
 	unit := "PX"
 	if abs {
@@ -196,7 +200,7 @@ func (x *expiryRewriter) restore(args [][]byte) [][]byte {
 	return out
 }
 
-// eq reports whether b equals the upper-case ASCII word s, ignoring case.
-func eq(b []byte, s string) bool {
+// eqFold reports whether b equals the ASCII word s, ignoring case.
+func eqFold(b []byte, s string) bool {
 	return len(b) == len(s) && strings.EqualFold(string(b), s)
 }

@@ -1,4 +1,4 @@
-package replicate
+package rewrite
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 
 func TestExpiryRewrite(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_000)
-	x := newExpiryRewriter(1500 * time.Millisecond)
+	x := NewExpiry(1500 * time.Millisecond)
 	x.now = func() time.Time { return now }
 	cases := []struct{ in, want string }{
 		{"SET k v", "SET k v"},
@@ -33,26 +33,26 @@ func TestExpiryRewrite(t *testing.T) {
 		{"EXPIRE k notanumber", "EXPIRE k notanumber"},
 	}
 	for _, c := range cases {
-		if got := join(x.rewrite(split(c.in))); got != c.want {
+		if got := join(x.Command(split(c.in))); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.in, got, c.want)
 		}
 	}
-	if got := x.snapshot(1700000100000); got != 1700000101500 {
+	if got := x.Snapshot(1700000100000); got != 1700000101500 {
 		t.Errorf("snapshot expiry %d", got)
 	}
-	if got := x.snapshot(0); got != 0 {
+	if got := x.Snapshot(0); got != 0 {
 		t.Errorf("no expiry became %d", got)
 	}
 }
 
 func TestExpiryRewriteWithoutMargin(t *testing.T) {
-	x := newExpiryRewriter(0)
+	x := NewExpiry(0)
 	x.now = func() time.Time { return time.UnixMilli(1_700_000_000_000) }
 	in := split("PEXPIREAT k 1700000100000")
-	if out := x.rewrite(in); &out[0] != &in[0] {
+	if out := x.Command(in); &out[0] != &in[0] {
 		t.Error("an absolute expiry without margin was copied")
 	}
-	if got := join(x.rewrite(split("EXPIRE k 10"))); got != "PEXPIREAT k 1700000010000" {
+	if got := join(x.Command(split("EXPIRE k 10"))); got != "PEXPIREAT k 1700000010000" {
 		t.Errorf("got %q", got)
 	}
 }
