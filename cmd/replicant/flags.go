@@ -47,19 +47,24 @@ type syncOptions struct {
 	Filter filterOptions // --db, --skip-db, --key, --skip-key, --skip-command, --db-map (filters.go)
 }
 
+// tlsAndLogFlags registers the TLS and logging flags sync and verify share.
+func tlsAndLogFlags(fs *flag.FlagSet, tls *tlsOptions, logFormat, logLevel *string) {
+	fs.StringVar(&tls.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
+	fs.StringVar(&tls.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
+	fs.StringVar(&tls.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")
+	fs.StringVar(&tls.ServerName, "tls-server-name", "", "server `name` to verify in rediss:// certificates (default: the URL's host)")
+	fs.BoolVar(&tls.Insecure, "tls-insecure", false, "do not verify rediss:// server certificates (testing only)")
+	fs.StringVar(logFormat, "log-format", "auto", "log `format`: text, json, or auto (text on a terminal, json otherwise)")
+	fs.StringVar(logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+}
+
 func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.TargetKind, "target-kind", replicate.KindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
 	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: its pool's servers then take FLUSHALL and FLUSHDB directly (the proxy does not)")
-	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
-	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
-	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")
-	fs.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server `name` to verify in rediss:// certificates (default: the URL's host)")
-	fs.BoolVar(&o.TLS.Insecure, "tls-insecure", false, "do not verify rediss:// server certificates (testing only)")
-	fs.StringVar(&o.LogFormat, "log-format", "auto", "log `format`: text, json, or auto (text on a terminal, json otherwise)")
-	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	tlsAndLogFlags(fs, &o.TLS, &o.LogFormat, &o.LogLevel)
 	fs.DurationVar(&o.StatusInterval, "status-interval", 5*time.Second, "how often to log a status line (0: never)")
 	fs.IntVar(&o.Window, "window", 8192, "most commands sent to the target and not yet answered")
 	fs.IntVar(&o.ReplicaPort, "replica-port", 0, "port announced to the source with REPLCONF listening-port, shown in its INFO (default: the local port)")

@@ -66,13 +66,7 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs.IntVar(&o.Batch, "batch", verify.DefaultBatch, "keys per SCAN page and per pipeline")
 	fs.IntVar(&o.MaxReport, "max-report", verify.DefaultMaxDiffs, "most differences printed (all are counted)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "timeout to connect to the source or the target")
-	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "PEM `file` of CA certificates to verify rediss:// servers (default: the system's)")
-	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM client certificate `file` for rediss:// servers that ask for one")
-	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key `file` of --tls-cert")
-	fs.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server `name` to verify in rediss:// certificates (default: the URL's host)")
-	fs.BoolVar(&o.TLS.Insecure, "tls-insecure", false, "do not verify rediss:// server certificates (testing only)")
-	fs.StringVar(&o.LogFormat, "log-format", "auto", "log `format`: text, json, or auto (text on a terminal, json otherwise)")
-	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	tlsAndLogFlags(fs, &o.TLS, &o.LogFormat, &o.LogLevel)
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant verify --source URL --target URL [flags]
