@@ -28,7 +28,7 @@ type verifyOptions struct {
 	ExpireMargin   time.Duration // the sync's --expire-margin
 	Rounds         int
 	RoundDelay     time.Duration
-	DBs            dbList
+	DBs            intList
 	SkipPrefixes   stringList
 	Keys, SkipKeys patternList // the sync's --key and --skip-key
 	SkipDBs        intList     // the sync's --skip-db
@@ -84,22 +84,6 @@ Flags:
 		fs.PrintDefaults()
 	}
 	return fs
-}
-
-// dbList is --db: repeatable, comma-separated.
-type dbList []int
-
-func (l *dbList) String() string { return fmt.Sprint([]int(*l)) }
-
-func (l *dbList) Set(s string) error {
-	for _, part := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q is not a database number", part)
-		}
-		*l = append(*l, n)
-	}
-	return nil
 }
 
 // stringList is a repeatable string flag.
