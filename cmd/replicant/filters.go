@@ -64,7 +64,7 @@ func (l *intList) Set(v string) error {
 	for _, f := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 0 {
-			return fmt.Errorf("%q is no database number", f)
+			return fmt.Errorf("%q is not a database number", f)
 		}
 		*l = append(*l, n)
 	}
