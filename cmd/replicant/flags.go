@@ -42,6 +42,7 @@ type syncOptions struct {
 	Admin         string // admin endpoint (RESP) address; "" off
 	AdminPassword string
 	Metrics       string // Prometheus endpoint address; "" off
+	Pprof         string // Go profiling endpoint address; "" off
 	HeartbeatKey  string // key written on the source every second; "" off
 
 	Filter filterOptions // --db, --skip-db, --key, --skip-key, --skip-command, --db-map (filters.go)
@@ -88,6 +89,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.Admin, "admin", "", "`address` of the admin endpoint, which speaks RESP (redis-cli -p PORT: PING, INFO, CUTOVER, PAUSE, RESUME, SHUTDOWN); an address other than loopback needs --admin-password (default: off)")
 	fs.StringVar(&o.AdminPassword, "admin-password", "", "`password` clients of --admin must give with AUTH")
 	fs.StringVar(&o.Metrics, "metrics", "", "`address` of the HTTP endpoint serving Prometheus /metrics and /healthz (default: off)")
+	fs.StringVar(&o.Pprof, "pprof", "", "`address` of an HTTP endpoint serving Go's profiles under /debug/pprof/ (go tool pprof http://ADDR/debug/pprof/profile) (default: off)")
 	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` (db 0 of the source) where replicant writes the time every second, to measure the lag in seconds; needs a source user that may SET it (\"\": off)")
 	o.Filter.register(fs)
 	fs.Usage = func() {
