@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +160,9 @@ func TestAuthTimeout(t *testing.T) {
 	}()
 	guesser.SetReadDeadline(time.Now().Add(10 * timeout))
 	got, err := io.ReadAll(guesser)
+	if errors.Is(err, syscall.ECONNRESET) {
+		err = nil // closed while a guess was on its way: the server resets it
+	}
 	if d := time.Since(start); err != nil || d < timeout || d > 5*timeout {
 		t.Fatalf("an unauthenticated client guessing was closed after %v (%v), want %v", d, err, timeout)
 	}
