@@ -28,6 +28,30 @@ func loadSmall(ctx context.Context, s *redistest.Server) error {
 	return s.Client.Do(ctx, "DEBUG", "POPULATE", 1000000, "key", 32).Err()
 }
 
+// scaledDataset is dataset small or mixed with keys keys for small and a
+// fifth of that for mixed, as they are at 1,000,000; keys 0 or 1,000,000:
+// the datasets as they are.
+func scaledDataset(name string, keys int) (dataset, error) {
+	ds, ok := datasets[name]
+	if !ok || (name != "small" && name != "mixed") {
+		return dataset{}, fmt.Errorf("dataset %q cannot be scaled (small or mixed)", name)
+	}
+	if keys == 0 || keys == 1000000 {
+		return ds, nil
+	}
+	if name == "small" {
+		ds.about = fmt.Sprintf("%s strings of 32 bytes (DEBUG POPULATE %d key 32)", thousands(float64(keys)), keys)
+		ds.load = func(ctx context.Context, s *redistest.Server) error {
+			return s.Client.Do(ctx, "DEBUG", "POPULATE", keys, "key", 32).Err()
+		}
+		return ds, nil
+	}
+	n := max(1, keys/5)
+	ds.about = fmt.Sprintf("%s keys of mixed types and sizes", thousands(float64(n)))
+	ds.load = func(ctx context.Context, s *redistest.Server) error { return loadMixedN(ctx, s, n) }
+	return ds, nil
+}
+
 func loadBig(ctx context.Context, s *redistest.Server) error {
 	val := strings.Repeat("v", 100<<10)
 	return pipelined(ctx, s.Client, 10000, func(p redis.Pipeliner, i int) {
@@ -37,9 +61,11 @@ func loadBig(ctx context.Context, s *redistest.Server) error {
 
 // loadMixed writes 200k keys: a fifth each of strings (some with TTLs),
 // lists, sets, sorted sets and hashes, most small, one in a hundred large.
-func loadMixed(ctx context.Context, s *redistest.Server) error {
+func loadMixed(ctx context.Context, s *redistest.Server) error { return loadMixedN(ctx, s, 200000) }
+
+func loadMixedN(ctx context.Context, s *redistest.Server, keys int) error {
 	rng := rand.New(rand.NewSource(1))
-	return pipelined(ctx, s.Client, 200000, func(p redis.Pipeliner, i int) {
+	return pipelined(ctx, s.Client, keys, func(p redis.Pipeliner, i int) {
 		n := 5 + rng.Intn(20)
 		if i%100 == 0 {
 			n = 500 + rng.Intn(1000)

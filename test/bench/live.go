@@ -50,6 +50,7 @@ const (
 type liveOptions struct {
 	levels      []liveLevel
 	duration    time.Duration // load per level
+	runs        int           // throughput runs per level and follower, alternating; the report has their medians
 	native      bool          // also measure a native replica
 	latRate     int           // writes/s of the latency run
 	latDuration time.Duration // measured (after latWarmup)
@@ -78,15 +79,19 @@ func parseLevels(s string) ([]liveLevel, error) {
 type levelResult struct {
 	level    liveLevel
 	mode     string
+	target   string        // the target kind's name (replicant)
+	exact    bool          // dstRate and missing count all four commands (see targetKind.exact)
 	load     time.Duration // how long the load ran
 	srcRate  float64       // commands/s the source executed during the load
-	dstRate  float64       // commands/s the target executed during the load
+	dstRate  float64       // commands/s the target executed during the load (exact only)
+	applied  float64       // the fraction of the source's counted writes the target applied during the load
 	maxProbe time.Duration // largest probe delay during the load
 	catchup  time.Duration // load end to marker visible on the target
 	cpu      float64       // replicant CPU during the load, in cores; <0 unknown
-	dstCPU   float64       // the target's (or native replica's) CPU, the same way
+	dstCPU   float64       // the target's (or native replica's) CPU, the same way: every server and proxy
 	missing  int64         // source writes not on the target after the catch-up
 	err      string        // the follower failed at this level
+	runs     int           // the runs this is the median of (0 or 1: one run)
 }
 
 func (r levelResult) ok() bool { return r.err == "" && r.catchup <= catchupGoal }
@@ -138,19 +143,16 @@ func runLive(ctx context.Context, bin string, o liveOptions) (*liveResult, error
 	if o.native {
 		modes = append(modes, modeNative)
 	}
-	fmt.Printf("live: throughput, %v of redis-benchmark load per level\n", o.duration)
+	fmt.Printf("live: throughput, %v of redis-benchmark load per level, %d run(s) each\n", o.duration, max(1, o.runs))
 	for _, lvl := range o.levels {
-		for _, mode := range modes {
-			r, err := runLevel(ctx, bin, mode, lvl, o.duration)
-			if err != nil {
-				return nil, fmt.Errorf("%s at %v: %w", mode, lvl, err)
-			}
-			fmt.Println("  " + r.line())
-			if mode == modeReplicant {
-				lr.replicant = append(lr.replicant, r)
-			} else {
-				lr.native = append(lr.native, r)
-			}
+		rs, err := runLevels(ctx, bin, lvl, o.duration, max(1, o.runs), []followerSpec{
+			{modeReplicant, standaloneKind}, {modeNative, standaloneKind}}[:len(modes)])
+		if err != nil {
+			return nil, err
+		}
+		lr.replicant = append(lr.replicant, rs[0])
+		if len(rs) > 1 {
+			lr.native = append(lr.native, rs[1])
 		}
 	}
 	lr.loadavg = append(lr.loadavg, loadAvg())
@@ -185,6 +187,74 @@ func runLive(ctx context.Context, bin string, o liveOptions) (*liveResult, error
 	return lr, nil
 }
 
+// followerSpec is one follower of the throughput runs: replicant into a
+// target of a kind, or a native replica.
+type followerSpec struct {
+	mode string
+	kind targetKind
+}
+
+// runLevels runs lvl runs times against each follower, alternating, and
+// returns the median of each follower's runs, in the order of fs.
+func runLevels(ctx context.Context, bin string, lvl liveLevel, d time.Duration, runs int, fs []followerSpec) ([]levelResult, error) {
+	all := make([][]levelResult, len(fs))
+	for i := 0; i < runs; i++ {
+		for j, f := range fs {
+			r, err := runLevel(ctx, bin, f.mode, f.kind, lvl, d)
+			if err != nil {
+				return nil, fmt.Errorf("%s into %s at %v: %w", f.mode, f.kind.name, lvl, err)
+			}
+			fmt.Println("  " + r.line())
+			all[j] = append(all[j], r)
+		}
+	}
+	out := make([]levelResult, len(fs))
+	for j, rs := range all {
+		out[j] = medianLevel(rs)
+		if runs > 1 {
+			fmt.Println("  median " + out[j].line())
+		}
+	}
+	return out, nil
+}
+
+// medianLevel is the median of each measure over runs of one level and
+// follower; the first failed run if one failed; the largest missing count.
+func medianLevel(rs []levelResult) levelResult {
+	m := rs[0]
+	var load, probe, catchup []time.Duration
+	var src, dst, applied, cpu, dcpu []float64
+	for _, r := range rs {
+		if r.err != "" {
+			return r
+		}
+		load, probe, catchup = append(load, r.load), append(probe, r.maxProbe), append(catchup, r.catchup)
+		src, dst, applied = append(src, r.srcRate), append(dst, r.dstRate), append(applied, r.applied)
+		cpu, dcpu = append(cpu, r.cpu), append(dcpu, r.dstCPU)
+		if abs64(r.missing) > abs64(m.missing) {
+			m.missing = r.missing
+		}
+	}
+	m.load, m.maxProbe, m.catchup = median(load), median(probe), median(catchup)
+	m.srcRate, m.dstRate, m.applied = medianFloat(src), medianFloat(dst), medianFloat(applied)
+	m.cpu, m.dstCPU = medianFloat(cpu), medianFloat(dcpu)
+	m.runs = len(rs)
+	return m
+}
+
+func medianFloat(vs []float64) float64 {
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func abs64(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 func (r levelResult) line() string {
 	if r.err != "" {
 		return fmt.Sprintf("%-9s %-8v FAILED: %s", r.mode, r.level, r.err)
@@ -200,8 +270,16 @@ func (r levelResult) line() string {
 	if r.missing != 0 {
 		missing = fmt.Sprintf(", %d writes of the source not counted on the target", r.missing)
 	}
-	return fmt.Sprintf("%-9s %-8v source %7.0f/s, target %7.0f/s during load, max probe delay %v, caught up %v after load%s%s",
-		r.mode, r.level, r.srcRate, r.dstRate, r.maxProbe.Round(time.Millisecond), r.catchup.Round(time.Millisecond), cpu, missing)
+	applied := fmt.Sprintf("target %7.0f/s", r.dstRate)
+	if !r.exact {
+		applied = fmt.Sprintf("target %.1f%% of INCR/LPUSH/HSET", 100*r.applied)
+	}
+	who := r.mode
+	if r.mode == modeReplicant && r.target != standaloneKind.name {
+		who += " -> " + r.target
+	}
+	return fmt.Sprintf("%-9s %-8v source %7.0f/s, %s during load, max probe delay %v, caught up %v after load%s%s",
+		who, r.level, r.srcRate, applied, r.maxProbe.Round(time.Millisecond), r.catchup.Round(time.Millisecond), cpu, missing)
 }
 
 func (r latResult) line() string {
@@ -238,18 +316,24 @@ func startSource(ctx context.Context) (*redistest.Server, error) {
 // follower is a target kept in sync with a source, by replicant or by
 // native replication.
 type follower struct {
-	mode   string
-	target *redistest.Server
-	proc   *replicantProc // replicant only
+	mode string
+	dst  *target
+	proc *replicantProc // replicant only
 }
 
-func startFollower(ctx context.Context, bin, mode string, src *redistest.Server) (*follower, error) {
-	dst, err := redistest.Start(ctx, redistest.Options{})
-	if err != nil {
-		return nil, err
-	}
-	f := &follower{mode: mode, target: dst}
+// startFollower starts a target of kind (standalone for a native replica)
+// and the replicant or REPLICAOF that follows src into it.
+func startFollower(ctx context.Context, bin, mode string, kind targetKind, src *redistest.Server) (*follower, error) {
 	if mode == modeNative {
+		kind = standaloneKind
+	}
+	t, err := kind.start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start %s target: %w", kind.name, err)
+	}
+	f := &follower{mode: mode, dst: t}
+	if mode == modeNative {
+		dst := t.nodes[0]
 		err := dst.ReplicaOf(ctx, src)
 		if err == nil {
 			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -261,13 +345,13 @@ func startFollower(ctx context.Context, bin, mode string, src *redistest.Server)
 			return nil, err
 		}
 	} else {
-		if f.proc, err = startReplicant(bin, src, dst); err != nil {
+		if f.proc, err = startReplicant(bin, src, t.args); err != nil {
 			f.stop()
 			return nil, err
 		}
 	}
 	// the stream flows end to end
-	if _, err := visibleAfter(ctx, src, dst, "bench:ready", strconv.FormatInt(time.Now().UnixNano(), 10), 30*time.Second); err != nil {
+	if _, err := visibleAfter(ctx, src, t.get, "bench:ready", strconv.FormatInt(time.Now().UnixNano(), 10), 30*time.Second); err != nil {
 		f.stop()
 		return nil, fmt.Errorf("follower not forwarding: %w%s", err, f.tail())
 	}
@@ -306,7 +390,7 @@ func (f *follower) stop() {
 	if f.proc != nil {
 		f.proc.stop()
 	}
-	f.target.Stop()
+	f.dst.stop()
 }
 
 // replicantProc is a running `replicant sync` whose JSON log is read line by
@@ -320,14 +404,14 @@ type replicantProc struct {
 	lines     []string // the last log lines
 }
 
-func startReplicant(bin string, src, dst *redistest.Server) (*replicantProc, error) {
+func startReplicant(bin string, src *redistest.Server, targetArgs []string) (*replicantProc, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	p := &replicantProc{streaming: make(chan struct{}), exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "sync", "--source", "redis://"+src.Addr, "--target", "redis://"+dst.Addr,
-		"--log-format", "json", "--status-interval", "0")
+	args := append([]string{"sync", "--source", "redis://" + src.Addr}, targetArgs...)
+	p.cmd = exec.Command(bin, append(args, "--log-format", "json", "--status-interval", "0")...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		r.Close()
@@ -431,14 +515,14 @@ func procCPU(pid int) time.Duration {
 
 // visibleAfter sets key to val on src and polls dst every millisecond until
 // it holds val; it returns the time from the SET to the sighting.
-func visibleAfter(ctx context.Context, src, dst *redistest.Server, key, val string, timeout time.Duration) (time.Duration, error) {
+func visibleAfter(ctx context.Context, src *redistest.Server, dst getter, key, val string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	if err := src.Client.Set(ctx, key, val, 0).Err(); err != nil {
 		return 0, err
 	}
 	deadline := start.Add(timeout)
 	for {
-		got, err := dst.Client.Get(ctx, key).Result()
+		got, err := dst.Get(ctx, key).Result()
 		if err == nil && got == val {
 			return time.Since(start), nil
 		}
@@ -456,18 +540,42 @@ func visibleAfter(ctx context.Context, src, dst *redistest.Server, key, val stri
 	}
 }
 
-// benchWrites is how many of redis-benchmark's write commands (SET, INCR,
-// LPUSH, HSET) s has executed, from INFO commandstats, less one SET per EXEC:
-// replicant applies the stream in MULTI ... SET <checkpoint key> EXEC
-// batches, and that SET is its own, not the source's. The other commands it
-// adds (MULTI, EXEC, SELECT) are not counted. A native replica runs no EXEC
-// here.
-func benchWrites(ctx context.Context, s *redistest.Server) (int64, error) {
+// writeCounts are redis-benchmark's write commands (SET, INCR, LPUSH,
+// HSET) a server has executed, from INFO commandstats.
+type writeCounts struct {
+	// all: the four, less one SET per EXEC: replicant applies the stream
+	// to a standalone target in MULTI ... SET <checkpoint key> EXEC
+	// batches, and that SET is its own, not the source's. The other
+	// commands it adds (MULTI, EXEC, SELECT) are not counted. A native
+	// replica runs no EXEC here.
+	all int64
+	// noSet: INCR, LPUSH and HSET only, which replicant never sends of its
+	// own: on a cluster or twemproxy target its checkpoint SETs are not one
+	// per EXEC.
+	noSet int64
+}
+
+func (c writeCounts) sub(d writeCounts) writeCounts {
+	return writeCounts{c.all - d.all, c.noSet - d.noSet}
+}
+func (c writeCounts) add(d writeCounts) writeCounts {
+	return writeCounts{c.all + d.all, c.noSet + d.noSet}
+}
+
+// pick is all when exact, else noSet.
+func (c writeCounts) pick(exact bool) int64 {
+	if exact {
+		return c.all
+	}
+	return c.noSet
+}
+
+func benchWrites(ctx context.Context, s *redistest.Server) (writeCounts, error) {
 	info, err := s.Client.Info(ctx, "commandstats").Result()
 	if err != nil {
-		return 0, err
+		return writeCounts{}, err
 	}
-	var n int64
+	var n writeCounts
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
 		if !ok {
@@ -476,28 +584,45 @@ func benchWrites(ctx context.Context, s *redistest.Server) (int64, error) {
 		calls, _, _ := strings.Cut(rest, ",")
 		c, err := strconv.ParseInt(calls, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("INFO commandstats: %q", line)
+			return writeCounts{}, fmt.Errorf("INFO commandstats: %q", line)
 		}
 		switch name {
-		case "cmdstat_set", "cmdstat_incr", "cmdstat_lpush", "cmdstat_hset":
-			n += c
+		case "cmdstat_set":
+			n.all += c
+		case "cmdstat_incr", "cmdstat_lpush", "cmdstat_hset":
+			n.all += c
+			n.noSet += c
 		case "cmdstat_exec":
-			n -= c
+			n.all -= c
 		}
 	}
 	return n, nil
 }
 
-// runLevel runs one load level against a fresh source and follower. A
-// follower that fails under the load is a result, not an error.
-func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Duration) (levelResult, error) {
-	res := levelResult{level: lvl, mode: mode, cpu: -1, dstCPU: -1}
+// targetWrites sums benchWrites over the target's servers.
+func targetWrites(ctx context.Context, t *target) (writeCounts, error) {
+	var sum writeCounts
+	for _, s := range t.nodes {
+		n, err := benchWrites(ctx, s)
+		if err != nil {
+			return writeCounts{}, err
+		}
+		sum = sum.add(n)
+	}
+	return sum, nil
+}
+
+// runLevel runs one load level against a fresh source and follower (a
+// replicant into a target of kind, or a native replica). A follower that
+// fails under the load is a result, not an error.
+func runLevel(ctx context.Context, bin, mode string, kind targetKind, lvl liveLevel, d time.Duration) (levelResult, error) {
+	res := levelResult{level: lvl, mode: mode, target: kind.name, exact: kind.exact || mode == modeNative, cpu: -1, dstCPU: -1}
 	src, err := startSource(ctx)
 	if err != nil {
 		return res, err
 	}
 	defer src.Stop()
-	f, err := startFollower(ctx, bin, mode, src)
+	f, err := startFollower(ctx, bin, mode, kind, src)
 	if err != nil {
 		return res, err
 	}
@@ -507,11 +632,11 @@ func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Durat
 	if err != nil {
 		return res, err
 	}
-	t0, err := benchWrites(ctx, f.target)
+	t0, err := targetWrites(ctx, f.dst)
 	if err != nil {
 		return res, err
 	}
-	cpu0, dcpu0 := f.cpu(), procCPU(f.target.Pid())
+	cpu0, dcpu0 := f.cpu(), f.dst.cpu()
 	bench := exec.Command("redis-benchmark", "-p", strconv.Itoa(src.Port), "-t", "set,incr,lpush,hset",
 		"-P", strconv.Itoa(lvl.pipeline), "-c", strconv.Itoa(lvl.clients), "-n", "100000", "-r", "100000", "-l", "-q")
 	var benchErr strings.Builder
@@ -526,7 +651,7 @@ func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Durat
 	// probes during the load
 	pctx, stopProbes := context.WithCancel(ctx)
 	probeMax := make(chan time.Duration, 1)
-	go func() { probeMax <- probe(pctx, src, f.target) }()
+	go func() { probeMax <- probe(pctx, src, f.dst.get) }()
 
 	var exited <-chan struct{}
 	if f.proc != nil {
@@ -550,15 +675,21 @@ func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Durat
 	end := time.Now()
 	res.load = end.Sub(start)
 	s1, err1 := benchWrites(ctx, src)
-	t1, err2 := benchWrites(ctx, f.target)
-	cpu1, dcpu1 := f.cpu(), procCPU(f.target.Pid())
+	t1, err2 := targetWrites(ctx, f.dst)
+	cpu1, dcpu1 := f.cpu(), f.dst.cpu()
 	stopProbes()
 	res.maxProbe = <-probeMax
 	if err := errors.Join(err1, err2); err != nil {
 		return res, err
 	}
-	res.srcRate = float64(s1-s0) / res.load.Seconds()
-	res.dstRate = float64(t1-t0) / res.load.Seconds()
+	ds, dt := s1.sub(s0), t1.sub(t0)
+	res.srcRate = float64(ds.all) / res.load.Seconds()
+	if res.exact {
+		res.dstRate = float64(dt.all) / res.load.Seconds()
+	}
+	if n := ds.pick(res.exact); n > 0 {
+		res.applied = float64(dt.pick(res.exact)) / float64(n)
+	}
 	if cpu0 >= 0 && cpu1 >= 0 {
 		res.cpu = float64(cpu1-cpu0) / float64(res.load)
 	}
@@ -571,7 +702,7 @@ func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Durat
 		return res, nil
 	}
 	markAt := time.Now()
-	wait, err := visibleAfter(ctx, src, f.target, "bench:marker", strconv.FormatInt(markAt.UnixNano(), 10), catchupMax)
+	wait, err := visibleAfter(ctx, src, f.dst.get, "bench:marker", strconv.FormatInt(markAt.UnixNano(), 10), catchupMax)
 	res.catchup = markAt.Sub(end) + wait // from the end of the load
 	if err != nil {
 		if ferr := f.failed(); ferr != nil {
@@ -582,18 +713,18 @@ func runLevel(ctx context.Context, bin, mode string, lvl liveLevel, d time.Durat
 	}
 	// every write of the source is on the target now
 	s2, err1 := benchWrites(ctx, src)
-	t2, err2 := benchWrites(ctx, f.target)
+	t2, err2 := targetWrites(ctx, f.dst)
 	if err := errors.Join(err1, err2); err != nil {
 		return res, err
 	}
-	res.missing = (s2 - s0) - (t2 - t0)
+	res.missing = s2.sub(s0).pick(res.exact) - t2.sub(t0).pick(res.exact)
 	return res, nil
 }
 
 // probe writes a key on src every probeEvery and waits for it on dst, until
 // ctx ends; it returns the longest wait (a probe cut short by ctx counts
 // with the time it had waited).
-func probe(ctx context.Context, src, dst *redistest.Server) time.Duration {
+func probe(ctx context.Context, src *redistest.Server, dst getter) time.Duration {
 	var worst time.Duration
 	for i := 0; ctx.Err() == nil; i++ {
 		next := time.Now().Add(probeEvery)
@@ -622,15 +753,16 @@ func runLatency(ctx context.Context, bin, mode string, rate int, d time.Duration
 		return res, err
 	}
 	defer src.Stop()
-	f, err := startFollower(ctx, bin, mode, src)
+	f, err := startFollower(ctx, bin, mode, standaloneKind, src)
 	if err != nil {
 		return res, err
 	}
 	defer f.stop()
-	if err := f.target.Client.ConfigSet(ctx, "notify-keyspace-events", "K$").Err(); err != nil {
+	dst := f.dst.nodes[0]
+	if err := dst.Client.ConfigSet(ctx, "notify-keyspace-events", "K$").Err(); err != nil {
 		return res, err
 	}
-	sub := redis.NewClient(f.target.ClientOptions(0))
+	sub := redis.NewClient(dst.ClientOptions(0))
 	defer sub.Close()
 	const prefix = "__keyspace@0__:bench:lat:"
 	ps := sub.PSubscribe(ctx, prefix+"*")

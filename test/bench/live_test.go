@@ -89,3 +89,46 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// The cost table: CPU-seconds per million applied writes of each follower,
+// and the rate with replicant over the rate with a native replica.
+func TestCostReport(t *testing.T) {
+	lr := fakeLive()
+	lr.native[4].srcRate = lr.replicant[4].srcRate / 0.8 // -P 16 -c 8: replicant reaches 80%
+	doc := liveReport(lr)
+	for _, want := range []string{
+		"### CPU per write",
+		// -P 1 -c 1: replicant 0.4 cores, its target 0.6, applied 19,400/s; native 0.6 cores
+		"| `-P 1 -c 1` | 20.62 s | 30.93 s | 51.55 s | 30.93 s | 0.67 | 100% |",
+		"| `-P 16 -c 8` | 0.82 s | 1.24 s | 2.06 s | 1.24 s | 0.67 | 80% |",
+		"| `-P 64 -c 8` | 0.57 s | 0.86 s | 1.43 s | 0.86 s | 0.67 | - |",
+		"at most the native replica's at every level: **met**",
+		"`-P 16 -c 8` 80%, `-P 64 -c 8` not measured: **not met**",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	if got := cpuPerM(-1, 1000); got != -1 {
+		t.Errorf("cpuPerM of unknown CPU = %v", got)
+	}
+	if got := cpuPerM(0.5, 0); got != -1 {
+		t.Errorf("cpuPerM of no writes = %v", got)
+	}
+}
+
+func TestMedianLevel(t *testing.T) {
+	rs := []levelResult{
+		{srcRate: 3, dstRate: 30, catchup: 3 * time.Millisecond, cpu: 0.3, missing: 0},
+		{srcRate: 1, dstRate: 10, catchup: 9 * time.Millisecond, cpu: 0.1, missing: -2},
+		{srcRate: 2, dstRate: 20, catchup: 1 * time.Millisecond, cpu: 0.2, missing: 1},
+	}
+	m := medianLevel(rs)
+	if m.srcRate != 2 || m.dstRate != 20 || m.catchup != 3*time.Millisecond || m.cpu != 0.2 || m.missing != -2 || m.runs != 3 {
+		t.Errorf("median %+v", m)
+	}
+	rs[1].err = "replicant exited"
+	if m := medianLevel(rs); m.err == "" {
+		t.Errorf("a failed run is not the result: %+v", m)
+	}
+}

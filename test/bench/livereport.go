@@ -25,7 +25,11 @@ func liveReport(lr *liveResult) string {
 	b.WriteString("### Throughput\n\n")
 	fmt.Fprintf(&b, "At each load level, fresh servers: a source, a target and `replicant sync` streaming into it, then "+
 		"`redis-benchmark -t set,incr,lpush,hset -P <P> -c <c> -r 100000 -n 100000 -l` against the source for %v, "+
-		"then stopped.\n\n", o.duration)
+		"then stopped", o.duration)
+	if o.runs > 1 {
+		fmt.Fprintf(&b, "; %d runs per level and follower, alternating, and each cell the median of its runs", o.runs)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("- source writes/s: the source's SET, INCR, LPUSH and HSET calls (`INFO commandstats`) over the load, " +
 		"per second: the rate offered to replicant.\n")
 	b.WriteString("- applied/s: the same calls on the target over the same time, less replicant's own checkpoint SET " +
@@ -81,6 +85,9 @@ func liveReport(lr *liveResult) string {
 			best.catchup.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, ". Goal at least %s writes/s: **%s**.\n\n", thousands(goalRate), metStr(rate >= goalRate))
+	if o.native && len(lr.native) > 0 {
+		b.WriteString(costReport(lr))
+	}
 
 	fmt.Fprintf(&b, "### Latency at %s writes/s\n\n", thousands(float64(o.latRate)))
 	fmt.Fprintf(&b, "A Go client writes `SET bench:lat:<i> <send time>` to the source at %s a second (the writes due "+
@@ -270,4 +277,104 @@ func fmtMs(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// Goals of the cost table (issue 12).
+var (
+	goalRateLevels = []liveLevel{{16, 8}, {64, 8}}
+	goalRateRatio  = 0.90 // source rate with replicant following / with a native replica
+)
+
+// costReport is the CPU per applied write of each follower and the source's
+// rate with replicant following over its rate with a native replica, per
+// level of the throughput table.
+func costReport(lr *liveResult) string {
+	var b strings.Builder
+	b.WriteString("### CPU per write\n\n")
+	b.WriteString("CPU-seconds per million applied writes at each level of the throughput table: a process's CPU time " +
+		"during the load divided by the writes the follower applied during the load (applied/s × load time), × 10⁶.\n\n")
+	b.WriteString("- replicant: the replicant process alone. The goal compares this with the native replica.\n")
+	b.WriteString("- its target: the redis-server replicant writes to. A native replica is one process that both " +
+		"receives and stores the stream, so the whole cost of the replicant path is replicant + its target.\n")
+	b.WriteString("- native replica: the replica redis-server.\n")
+	b.WriteString("- rate ÷ native: the source's writes/s with replicant following over the source's writes/s with a native " +
+		"replica, the same redis-benchmark settings: the CPU a follower takes on this machine is not available to the " +
+		"source and redis-benchmark.\n\n")
+	b.WriteString("| load | replicant | its target | replicant + target | native replica | replicant ÷ native | rate ÷ native |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	var over []string
+	for _, r := range lr.replicant {
+		n, ok := lr.nativeAt(r.level)
+		rc, tc := cpuPerM(r.cpu, r.dstRate), cpuPerM(r.dstCPU, r.dstRate)
+		both := -1.0
+		if rc >= 0 && tc >= 0 {
+			both = rc + tc
+		}
+		nc, cmp, rate := -1.0, "-", "-"
+		if ok {
+			nc = cpuPerM(n.dstCPU, n.dstRate)
+			if n.srcRate > 0 && r.err == "" && n.err == "" {
+				rate = fmt.Sprintf("%.0f%%", 100*r.srcRate/n.srcRate)
+			}
+		}
+		if rc >= 0 && nc > 0 {
+			cmp = fmt.Sprintf("%.2f", rc/nc)
+		}
+		if rc < 0 || nc < 0 || rc > nc {
+			over = append(over, fmt.Sprintf("`-P %d -c %d`", r.level.pipeline, r.level.clients))
+		}
+		fmt.Fprintf(&b, "| `-P %d -c %d` | %s | %s | %s | %s | %s | %s |\n", r.level.pipeline, r.level.clients,
+			cpuSecs(rc), cpuSecs(tc), cpuSecs(both), cpuSecs(nc), cmp, rate)
+	}
+	if len(over) == 0 {
+		b.WriteString("\nGoal: replicant's CPU per applied write at most the native replica's at every level: **met**.\n")
+	} else {
+		fmt.Fprintf(&b, "\nGoal: replicant's CPU per applied write at most the native replica's at every level: **not met** "+
+			"(over it or not measured at %s).\n", strings.Join(over, ", "))
+	}
+	var rates []string
+	met := true
+	for _, l := range goalRateLevels {
+		r, okR := lr.replicantAt(l)
+		n, okN := lr.nativeAt(l)
+		if !okR || !okN || n.srcRate <= 0 || r.err != "" || n.err != "" {
+			rates, met = append(rates, fmt.Sprintf("`-P %d -c %d` not measured", l.pipeline, l.clients)), false
+			continue
+		}
+		q := r.srcRate / n.srcRate
+		rates = append(rates, fmt.Sprintf("`-P %d -c %d` %.0f%%", l.pipeline, l.clients, 100*q))
+		met = met && q >= goalRateRatio
+	}
+	fmt.Fprintf(&b, "\nGoal: the source's rate with replicant following at least %.0f%% of its rate with a native "+
+		"replica: %s: **%s**.\n\n", 100*goalRateRatio, strings.Join(rates, ", "), metStr(met))
+	return b.String()
+}
+
+func (lr *liveResult) nativeAt(l liveLevel) (levelResult, bool)    { return levelAt(lr.native, l) }
+func (lr *liveResult) replicantAt(l liveLevel) (levelResult, bool) { return levelAt(lr.replicant, l) }
+
+func levelAt(rs []levelResult, l liveLevel) (levelResult, bool) {
+	for _, r := range rs {
+		if r.level == l {
+			return r, true
+		}
+	}
+	return levelResult{}, false
+}
+
+// cpuPerM is CPU-seconds per million writes of a process that used cores
+// (CPU-seconds per second) while rate writes a second were applied; -1 if
+// unknown.
+func cpuPerM(cores, rate float64) float64 {
+	if cores < 0 || rate <= 0 {
+		return -1
+	}
+	return cores / rate * 1e6
+}
+
+func cpuSecs(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f s", v)
 }

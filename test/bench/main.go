@@ -12,8 +12,10 @@
 // write on the source to its sighting on the target at a fixed rate, against
 // native replication; written to the same report, with docs/live-stream.png.
 // With --bigkeys it measures replicant alone on keys far larger than its
-// memory (bigkeys.go). --datasets "" skips the full sync; a part not run
-// keeps its section of the existing report.
+// memory (bigkeys.go). With --cluster and --twemproxy it measures the full
+// sync and the live stream into a 3-master Redis Cluster and into a
+// twemproxy pool (targetbench.go). --datasets "" skips the full sync; a
+// part not run keeps its section of the existing report.
 package main
 
 import (
@@ -39,10 +41,16 @@ type options struct {
 	live         bool
 	liveLevels   string
 	liveDuration time.Duration
+	liveRuns     int
 	liveNative   bool
 	latRate      int
 	latDuration  time.Duration
 	latRuns      int
+
+	cluster      bool
+	twemproxy    bool
+	targetKeys   int
+	targetLevels string
 }
 
 func main() {
@@ -56,6 +64,11 @@ func main() {
 	flag.StringVar(&o.liveLevels, "live-levels", "1x1,2x2,4x4,8x4,16x8,64x8",
 		"redis-benchmark load levels for --live, PIPELINExCLIENTS (-P and -c)")
 	flag.DurationVar(&o.liveDuration, "live-duration", 10*time.Second, "load time per level for --live")
+	flag.IntVar(&o.liveRuns, "live-runs", 1, "throughput runs per level and follower, alternating, for --live, --cluster and --twemproxy (the report shows medians)")
+	flag.BoolVar(&o.cluster, "cluster", false, "also benchmark a 3-master Redis Cluster target: full sync of the small and mixed datasets, and the live stream")
+	flag.BoolVar(&o.twemproxy, "twemproxy", false, "also benchmark a twemproxy target (3 redis-servers behind nutcracker): full sync of the small and mixed datasets, and the live stream")
+	flag.IntVar(&o.targetKeys, "target-keys", 1000000, "keys of the small dataset for --cluster and --twemproxy; the mixed dataset has a fifth as many")
+	flag.StringVar(&o.targetLevels, "target-levels", "16x8,64x8", "redis-benchmark load levels of the live stream for --cluster and --twemproxy, PIPELINExCLIENTS")
 	flag.BoolVar(&o.liveNative, "live-native", true, "--live also measures a native REPLICAOF replica")
 	flag.IntVar(&o.latRate, "latency-rate", 10000, "writes/s of the --live latency run")
 	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured time of each --live latency run")
@@ -107,11 +120,15 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		live, err = runLive(ctx, o.bin, liveOptions{levels: levels, duration: o.liveDuration,
+		live, err = runLive(ctx, o.bin, liveOptions{levels: levels, duration: o.liveDuration, runs: o.liveRuns,
 			native: o.liveNative, latRate: o.latRate, latDuration: o.latDuration, latRuns: max(1, o.latRuns)})
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
+	}
+	targets, err := runTargets(ctx, o)
+	if err != nil {
+		return err
 	}
 	if o.out == "" {
 		return nil
@@ -124,7 +141,40 @@ func run(o options) error {
 			return err
 		}
 	}
-	return writeReport(o.out, o.runs, results, big, live)
+	return writeReport(o.out, o.runs, results, big, live, targets...)
+}
+
+// runTargets runs the --cluster and --twemproxy parts.
+func runTargets(ctx context.Context, o options) ([]*targetResult, error) {
+	if !o.cluster && !o.twemproxy {
+		return nil, nil
+	}
+	levels, err := parseLevels(o.targetLevels)
+	if err != nil {
+		return nil, fmt.Errorf("--target-levels: %w", err)
+	}
+	to := targetOptions{keys: o.targetKeys, runs: max(1, o.runs), levels: levels, liveDuration: o.liveDuration,
+		liveRuns: max(1, o.liveRuns)}
+	var out []*targetResult
+	if o.cluster {
+		r, err := runTargetSection(ctx, o.bin, clusterSection, "Redis Cluster target", []targetKind{clusterKind}, to)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if o.twemproxy {
+		var kinds []targetKind
+		for _, m := range twemproxyModes {
+			kinds = append(kinds, twemproxyKind(m))
+		}
+		r, err := runTargetSection(ctx, o.bin, twemproxySection, "twemproxy target", kinds, to)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func benchDataset(ctx context.Context, o options, ds dataset) (result, error) {

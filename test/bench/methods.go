@@ -151,8 +151,16 @@ func runReplicant(ctx context.Context, bin string, src *redistest.Server, done f
 		return measure{}, err
 	}
 	defer dst.Stop()
-	cmd := exec.Command(bin, "sync", "--source", "redis://"+src.Addr, "--target", "redis://"+dst.Addr,
-		"--log-format", "json", "--status-interval", "0")
+	return runReplicantArgs(ctx, bin, src, []string{"--target", "redis://" + dst.Addr},
+		func() error { return done(dst) })
+}
+
+// runReplicantArgs runs replicant sync from src to the target that
+// targetArgs name until done returns, then stops it and reads its peak RSS
+// and CPU time.
+func runReplicantArgs(ctx context.Context, bin string, src *redistest.Server, targetArgs []string, done func() error) (measure, error) {
+	args := append([]string{"sync", "--source", "redis://" + src.Addr}, targetArgs...)
+	cmd := exec.Command(bin, append(args, "--log-format", "json", "--status-interval", "0")...)
 	logf, err := os.CreateTemp("", "replicant-bench-*.log")
 	if err != nil {
 		return measure{}, err
@@ -164,17 +172,27 @@ func runReplicant(ctx context.Context, bin string, src *redistest.Server, done f
 	if err := cmd.Start(); err != nil {
 		return measure{}, err
 	}
-	err = done(dst)
+	err = done()
 	wall := time.Since(start)
 	cmd.Process.Signal(syscall.SIGTERM)
 	werr := cmd.Wait()
 	if err != nil {
-		return measure{}, err
+		return measure{}, fmt.Errorf("%w%s", err, logTail(logf.Name()))
 	}
 	if werr != nil {
-		return measure{}, fmt.Errorf("replicant exited: %v", werr)
+		return measure{}, fmt.Errorf("replicant exited: %v%s", werr, logTail(logf.Name()))
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return measure{wall: wall, rssKB: ru.Maxrss, cpu: cpu}, nil
+}
+
+// logTail is the end of replicant's log file, for an error.
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return "\nreplicant log tail:\n" + strings.Join(lines, "\n")
 }

@@ -17,7 +17,9 @@ const (
 	liveSection = "live-stream"
 )
 
-func writeReport(path string, runs int, results []result, big []bigResult, live *liveResult) error {
+// writeReport writes the report at path, with a new section for each part
+// given and the old one for each part not.
+func writeReport(path string, runs int, results []result, big []bigResult, live *liveResult, targets ...*targetResult) error {
 	old, _ := os.ReadFile(path)
 	full := section(string(old), fullSection)
 	if results != nil {
@@ -31,9 +33,19 @@ func writeReport(path string, runs int, results []result, big []bigResult, live 
 	if live != nil {
 		ls = liveReport(live)
 	}
+	ct, tt := section(string(old), clusterSection), section(string(old), twemproxySection)
+	for _, t := range targets {
+		switch t.section {
+		case clusterSection:
+			ct = targetReport(t)
+		case twemproxySection:
+			tt = targetReport(t)
+		}
+	}
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\nWritten by `make bench` (test/bench); do not edit by hand.\n")
-	for _, s := range []struct{ name, body string }{{fullSection, full}, {bigSection, bk}, {liveSection, ls}} {
+	for _, s := range []struct{ name, body string }{{fullSection, full}, {bigSection, bk}, {liveSection, ls},
+		{clusterSection, ct}, {twemproxySection, tt}} {
 		if s.body != "" {
 			fmt.Fprintf(&b, "\n<!-- bench:%s -->\n%s<!-- /bench:%s -->\n", s.name, s.body, s.name)
 		}
