@@ -58,7 +58,7 @@ func (s *replica) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return s.finish(ctx)
 		}
-		if first && s.src == nil || errors.Is(err, spool.ErrFull) || isFatal(err) {
+		if giveUp(err, first && s.src == nil) {
 			return err
 		}
 		resume = s.nextResumePoint()
@@ -89,6 +89,14 @@ func (e fatalError) Unwrap() error { return e.error }
 func isFatal(err error) bool {
 	var fe fatalError
 	return errors.As(err, &fe)
+}
+
+// giveUp reports whether run ends on the error of a session instead of
+// dialling the source again: a fault that retrying cannot mend (a full
+// spool among them), or any failure of the first session before the source
+// answered, which the operator wants to see at once.
+func giveUp(err error, neverLinked bool) bool {
+	return neverLinked || errors.Is(err, spool.ErrFull) || isFatal(err)
 }
 
 // stopped turns an error caused by a stop request into a clean stop.
@@ -199,12 +207,11 @@ func (s *replica) startingPoint(ctx context.Context) (resumePoint, error) {
 		s.log.Warn().Msg("--after-cutover-ok: a full sync replaces what the target holds")
 		return resumePoint{}, nil
 	}
-	if !ok || s.needFull.Load() {
-		return resumePoint{}, nil
+	p, reset := resumeAt(s.state, cp, ok && !s.needFull.Load(), s.spool.Start(), s.spool.End())
+	if p.ReplID == "" {
+		return p, nil
 	}
-	if !s.state.SnapshotDone || !s.state.knows(cp.ReplID) || cp.Offset < s.spool.Start() || cp.Offset > s.spool.End() {
-		// The spool does not cover the checkpoint: resume from the
-		// checkpoint itself, which the source may still have in its backlog.
+	if reset {
 		if err := s.spool.Reset(cp.Offset); err != nil {
 			return resumePoint{}, err
 		}
@@ -214,7 +221,23 @@ func (s *replica) startingPoint(ctx context.Context) (resumePoint, error) {
 	}
 	s.log.Info().Str("replid", cp.ReplID).Int64("checkpoint", cp.Offset).Int64("spooled_to", s.spool.End()).
 		Msg("target holds a checkpoint: asking the source to continue from it")
-	return resumePoint{ReplID: s.replID(), Offset: s.spool.End()}, nil
+	return p, nil
+}
+
+// resumeAt decides where a run starts, from the target's checkpoint cp
+// (valid: it names an offset, and nothing asked for a full resync), the
+// saved state and the spool, which holds start to end. The zero point is
+// a full resync. When the spool cannot replay from cp, reset is true: the
+// spool is to restart empty at cp's offset, to be asked of the source's
+// backlog, with cp's id as the state's.
+func resumeAt(st savedState, cp forwarder.Checkpoint, valid bool, start, end int64) (p resumePoint, reset bool) {
+	switch {
+	case !valid:
+		return resumePoint{}, false
+	case !st.covers(cp, start, end):
+		return resumePoint{ReplID: cp.ReplID, Offset: cp.Offset}, true
+	}
+	return resumePoint{ReplID: st.ReplIDs[0], Offset: end}, false
 }
 
 // nextResumePoint is where to resume after a lost link.
@@ -313,10 +336,11 @@ func (s *replica) appliedOffset() int64 {
 
 // continueFrom handles a partial resync: the spool goes on where it ended.
 func (s *replica) continueFrom(ctx context.Context, c *psync.Conn) error {
-	if c.StartOffset() != s.spool.End() {
-		return fmt.Errorf("source continued at offset %d but the spool ends at %d", c.StartOffset(), s.spool.End())
+	st, err := s.state.continued(c.ReplID(), c.StartOffset(), s.spool.End())
+	if err != nil {
+		return err
 	}
-	if err := s.saveState(s.state.withReplID(c.ReplID())); err != nil {
+	if err := s.saveState(st); err != nil {
 		return err
 	}
 	s.needFull.Store(false)
@@ -465,7 +489,16 @@ func (s *replica) spoolAppend(buf []byte, end int64) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	if err := s.spool.Append(buf); err != nil {
+	err := s.spool.Append(buf)
+	if a := s.applier.Load(); errors.Is(err, spool.ErrFull) && a != nil {
+		// The applier trims what the target holds once a second only:
+		// trim now, so that only what the target lacks fills the spool.
+		if err := s.spool.Trim(a.Applied()); err != nil {
+			return fatalError{err}
+		}
+		err = s.spool.Append(buf)
+	}
+	if err != nil {
 		if errors.Is(err, spool.ErrFull) {
 			return fatalError{fmt.Errorf("%w: the target is too far behind; raise --spool-max or mend the target, then start again with the same --state-dir", err)}
 		}

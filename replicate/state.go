@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/replicant/replicant/forwarder"
 )
 
 // savedState is what replicant keeps in --state-dir between runs, beside
@@ -76,3 +78,22 @@ func (st savedState) withReplID(id string) savedState {
 }
 
 func (st savedState) knows(id string) bool { return slices.Contains(st.ReplIDs, id) }
+
+// covers reports whether the spool, which holds the stream of st from
+// start to end, can replay the stream from the target's checkpoint cp on:
+// the snapshot of st's stream is on the target, cp names one of its ids,
+// and cp's offset is in the spool.
+func (st savedState) covers(cp forwarder.Checkpoint, start, end int64) bool {
+	return st.SnapshotDone && st.knows(cp.ReplID) && cp.Offset >= start && cp.Offset <= end
+}
+
+// continued is the state after the source accepted a partial resync of
+// replID at offset at: that id first, the older ones kept (after a
+// failover, +CONTINUE names a new id, and the target's checkpoint still
+// names the old one). The source must go on where the spool ends.
+func (st savedState) continued(replID string, at, spoolEnd int64) (savedState, error) {
+	if at != spoolEnd {
+		return st, fmt.Errorf("source continued at offset %d but the spool ends at %d", at, spoolEnd)
+	}
+	return st.withReplID(replID), nil
+}
