@@ -160,6 +160,38 @@ func (c *Config) PoolListening(addr string) (*Pool, error) {
 	return nil, fmt.Errorf("twemproxy: no pool listens on %s (the config has %s)", addr, c.poolNames())
 }
 
+// PickPool returns the pool a user means: the one called name when name is
+// given; else the only pool of the file; else the pool listening on the
+// proxy address listen ("host:port"): the one whose listen is exactly
+// that, or failing it the only one listening on its port on a wildcard
+// address (0.0.0.0, [::] or no host).
+func (c *Config) PickPool(name, listen string) (*Pool, error) {
+	if name != "" || len(c.Pools) == 1 {
+		return c.Pool(name)
+	}
+	if listen == "" {
+		return c.Pool("")
+	}
+	if p, err := c.PoolListening(listen); err == nil {
+		return p, nil
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("twemproxy: proxy address %q: %w", listen, err)
+	}
+	var found []*Pool
+	for _, p := range c.Pools {
+		host, pport, err := net.SplitHostPort(p.Listen)
+		if err == nil && pport == port && (host == "" || host == "0.0.0.0" || host == "::") {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		return nil, fmt.Errorf("twemproxy: no pool listens on %s (the config has %s): name one", listen, c.poolNames())
+	}
+	return found[0], nil
+}
+
 func (c *Config) poolNames() string {
 	names := make([]string, len(c.Pools))
 	for i, p := range c.Pools {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/replicant/replicant/twemproxy"
 )
 
 // Defaults for the zero values of Config.
@@ -36,8 +38,15 @@ const (
 	// Proxy is a twemproxy-like proxy: database 0 only, and no SCAN,
 	// RANDOMKEY, INFO, FUNCTION or stream (X*) commands, so keys only on
 	// the proxy's side cannot be listed and streams are compared by their
-	// DUMP payloads.
+	// DUMP payloads. With Endpoint.Pool set, the pool's servers are scanned
+	// directly for keys only on the target and misplaced keys.
 	Proxy
+	// Pool is the servers of a twemproxy pool (Endpoint.Pool), reached
+	// directly: each key is read from the server nutcracker's routing
+	// names for it, every server is scanned (database redis_db), and a
+	// key found on a server other than its own is a Misplaced difference.
+	// Database 0 only, as through the proxy. Target only.
+	Pool
 )
 
 // ParseKind reads "auto", "standalone", "cluster" or "twemproxy" (or
@@ -66,6 +75,8 @@ func (k Kind) String() string {
 		return "cluster"
 	case Proxy:
 		return "twemproxy"
+	case Pool:
+		return "twemproxy pool"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -109,6 +120,12 @@ type Endpoint struct {
 	// used on every node.
 	Options redis.Options
 	Kind    Kind
+	// Pool is the twemproxy pool of a Pool side (required), or of a Proxy
+	// side whose servers can be reached. Its servers are dialed with
+	// Options (Addr aside), in database Pool.RedisDB, with the password
+	// Pool.RedisAuth when Options.Password is empty. A pool with
+	// distribution random, or with a server on a Unix socket, is refused.
+	Pool *twemproxy.Pool
 }
 
 // Config describes one verification. Only Source.Options.Addr and
@@ -198,8 +215,14 @@ func (c Config) withDefaults() Config {
 
 func (c Config) validate() error {
 	switch {
-	case c.Source.Options.Addr == "" || c.Target.Options.Addr == "":
+	case c.Source.Options.Addr == "" || c.Target.Options.Addr == "" && c.Target.Kind != Pool:
 		return fmt.Errorf("verify: source and target addresses are required")
+	case c.Source.Kind == Pool || c.Source.Pool != nil:
+		return fmt.Errorf("verify: a twemproxy pool can be the target only")
+	case c.Target.Kind == Pool && c.Target.Pool == nil:
+		return fmt.Errorf("verify: a Pool target needs Endpoint.Pool")
+	case c.Target.Pool != nil && c.Target.Kind != Pool && c.Target.Kind != Proxy:
+		return fmt.Errorf("verify: Endpoint.Pool is for a Pool or Proxy target, not %s", c.Target.Kind)
 	case c.Mode == Sample && c.Sample <= 0:
 		return fmt.Errorf("verify: sample mode needs a sample size above 0")
 	case c.Mode != Full && c.Mode != Sample:
@@ -211,8 +234,13 @@ func (c Config) validate() error {
 		}
 	}
 	for _, e := range []Endpoint{c.Source, c.Target} {
-		if e.Kind < Auto || e.Kind > Proxy {
+		if e.Kind < Auto || e.Kind > Pool {
 			return fmt.Errorf("verify: unknown kind %d", e.Kind)
+		}
+	}
+	if c.Target.Pool != nil {
+		if err := CheckPool(c.Target.Pool); err != nil {
+			return fmt.Errorf("verify: %w", err)
 		}
 	}
 	return nil

@@ -74,4 +74,22 @@
 // stream commands: keys only on the target are not looked for, streams are
 // compared by DUMP, and functions are not compared). A Cluster or Proxy
 // side holds database 0 only; Result.Notes say what could not be compared.
+//
+// # Twemproxy pools
+//
+// A target of Kind Pool is the servers of a twemproxy pool read straight
+// from nutcracker's config (Endpoint.Pool, from package twemproxy), the
+// proxy aside: each key is read from the server nutcracker's routing
+// (hash, hash_tag, ketama or modula with weights and names) names for it,
+// in the pool's redis_db, with every type compared as on a standalone
+// server and functions on each server. A Proxy target given its pool reads
+// through the proxy as before. Either way every server is scanned: a key on
+// its own server that the source lacks is extra, and a key on a server that
+// is not its own is Misplaced (Diff.Detail names both servers and says what
+// the right one holds). Keys missing on their own server, and the keys
+// each recheck round compares, are looked for on the other servers too. A
+// key counts once, even when both the source's pass and a server's scan
+// report it (up to Config.MaxRecheck such keys per round). A pool with
+// distribution random, or a server on a Unix socket, is refused
+// (CheckPool).
 package verify

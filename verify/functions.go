@@ -25,7 +25,8 @@ func (v *verifier) functionsComparable() (bool, string) {
 }
 
 // compareFunctions compares FUNCTION LIST WITHCODE of the source with the
-// target's (with each master's, for a cluster target).
+// target's (with each master's, for a cluster target; each server's, for a
+// pool).
 func (v *verifier) compareFunctions(ctx context.Context) ([]Diff, error) {
 	node, err := v.src.node(ctx)
 	if err != nil {
@@ -43,8 +44,11 @@ func (v *verifier) compareFunctions(ctx context.Context) ([]Diff, error) {
 			return err
 		}
 		prefix := ""
-		if v.dst.ep.Kind == Cluster {
+		switch v.dst.ep.Kind {
+		case Cluster:
 			prefix = "node " + c.Options().Addr + ": "
+		case Pool:
+			prefix = "server " + c.Options().Addr + ": "
 		}
 		found := diffLibraries(src, dst, prefix)
 		mu.Lock()

@@ -139,15 +139,31 @@ type pendingValue struct {
 }
 
 // compareKeys judges each key of one batch: presence, type, expiry, then
-// value. It returns one verdict per key.
-func (v *verifier) compareKeys(ctx context.Context, p *pair, keys []string) ([]verdict, error) {
+// value. It returns one verdict per key, and which keys the source holds.
+// On a target with a pool, keys missing there are looked for on the other
+// servers, and every key when look is set.
+func (v *verifier) compareKeys(ctx context.Context, p *pair, keys []string, look bool) ([]verdict, []bool, error) {
 	var sm, dm []meta
 	err := onBoth(
 		func() (err error) { sm, err = p.src.readMeta(ctx, keys); return },
 		func() (err error) { dm, err = p.dst.readMeta(ctx, keys); return })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	onSource := make([]bool, len(keys))
+	for i, m := range sm {
+		onSource[i] = m.typ != "none"
+	}
+	out, err := v.judgeKeys(ctx, p, keys, sm, dm)
+	if err == nil {
+		err = v.placement(ctx, p, keys, sm, dm, out, look)
+	}
+	return out, onSource, err
+}
+
+// judgeKeys judges the keys of a batch from their first reads, and reads
+// on where the values must be compared.
+func (v *verifier) judgeKeys(ctx context.Context, p *pair, keys []string, sm, dm []meta) ([]verdict, error) {
 	out := make([]verdict, len(keys))
 	var strs, others []pendingValue
 	for i := range keys {

@@ -8,9 +8,11 @@ import (
 // DiffKind says what differs.
 type DiffKind string
 
-// The kinds of difference. A key has one: the first of missing, extra,
-// type, value and ttl that applies (a value difference mentions a TTL
-// difference of the same key in its Detail).
+// The kinds of difference. A key has one: misplaced if a copy sits on a
+// server of a twemproxy pool that is not its own (the Detail then says what
+// its own server holds), else the first of missing, extra, type, value and
+// ttl that applies (a value difference mentions a TTL difference of the
+// same key in its Detail).
 const (
 	Missing  DiffKind = "missing"  // on the source, not on the target
 	Extra    DiffKind = "extra"    // on the target, not on the source
@@ -18,6 +20,9 @@ const (
 	Value    DiffKind = "value"    // same type, different content
 	TTL      DiffKind = "ttl"      // expiries differ by more than the tolerance
 	Function DiffKind = "function" // function libraries differ (DB is -1)
+	// Misplaced: on a server of a twemproxy pool that its routing does not
+	// name for the key (a Pool target, or a Proxy target with its pool).
+	Misplaced DiffKind = "misplaced"
 )
 
 // Diff is one difference between source and target.

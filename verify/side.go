@@ -15,25 +15,50 @@ import (
 // side is the source or the target: its clients, one per database for a
 // standalone server, one for a cluster or a proxy.
 type side struct {
-	name    string // "source" or "target"
-	ep      Endpoint
-	pool    int
-	version string // redis_version; "" when unknown (proxy)
-	auto    bool   // the kind is to be found out
+	name     string // "source" or "target"
+	ep       Endpoint
+	poolSize int
+	version  string // redis_version; "" when unknown (proxy)
+	auto     bool   // the kind is to be found out
 
 	mu      sync.Mutex
 	clients map[int]redis.UniversalClient
+	servers *poolServers // a pool's servers (Endpoint.Pool); nil for other sides
 }
 
-func newSide(name string, ep Endpoint, pool int) *side {
-	return &side{name: name, ep: ep, pool: pool, auto: ep.Kind == Auto, clients: map[int]redis.UniversalClient{}}
+func newSide(name string, ep Endpoint, poolSize int) *side {
+	return &side{name: name, ep: ep, poolSize: poolSize, auto: ep.Kind == Auto, clients: map[int]redis.UniversalClient{}}
 }
 
 // multiDB reports a side with several databases (SELECT).
 func (s *side) multiDB() bool { return s.ep.Kind == Standalone }
 
-// canList reports a side that can enumerate its keys (SCAN, RANDOMKEY).
-func (s *side) canList() bool { return s.ep.Kind != Proxy }
+// canList reports a side that can enumerate its keys (SCAN, RANDOMKEY):
+// not a proxy, unless its pool's servers are reachable.
+func (s *side) canList() bool { return s.ep.Kind != Proxy || s.ep.Pool != nil }
+
+// pool returns the side's pool servers, created on first use; nil when the
+// side has no pool.
+func (s *side) pool() *poolServers {
+	if s.ep.Pool == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.poolLocked()
+}
+
+// poolLocked is pool with s.mu held.
+func (s *side) poolLocked() *poolServers {
+	if s.servers == nil {
+		ps, err := newPoolServers(s.ep.Pool, s.options(s.ep.Pool.RedisDB))
+		if err != nil {
+			return nil // refused by Config.validate already
+		}
+		s.servers = ps
+	}
+	return s.servers
+}
 
 // dbOf maps a compared database to this side's database.
 func (s *side) dbOf(db int) int {
@@ -51,13 +76,11 @@ func (s *side) client(db int) redis.UniversalClient {
 	if c, ok := s.clients[db]; ok {
 		return c
 	}
-	o := s.ep.Options
-	o.DB, o.PoolSize, o.Protocol, o.DisableIndentity = db, s.pool, 2, true
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = DefaultReadTimeout
-	}
+	o := s.options(db)
 	var c redis.UniversalClient
 	switch s.ep.Kind {
+	case Pool:
+		c = s.poolLocked().routed(o)
 	case Cluster:
 		c = redis.NewClusterClient(clusterOptions(&o))
 	case Proxy:
@@ -68,6 +91,16 @@ func (s *side) client(db int) redis.UniversalClient {
 	}
 	s.clients[db] = c
 	return c
+}
+
+// options are the client options for database db of the side.
+func (s *side) options(db int) redis.Options {
+	o := s.ep.Options
+	o.DB, o.PoolSize, o.Protocol, o.DisableIndentity = db, s.poolSize, 2, true
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	return o
 }
 
 func clusterOptions(o *redis.Options) *redis.ClusterOptions {
@@ -88,12 +121,24 @@ func (s *side) close() error {
 		errs = append(errs, c.Close())
 		delete(s.clients, db)
 	}
+	if s.servers != nil {
+		errs = append(errs, s.servers.close())
+		s.servers = nil
+	}
 	return errors.Join(errs...)
 }
 
 // wrap adds the side's name and address, and what failed, to err.
 func (s *side) wrap(what string, err error) error {
-	return fmt.Errorf("%s %s: %s: %w", s.name, s.ep.Options.Addr, what, err)
+	return fmt.Errorf("%s %s: %s: %w", s.name, s.addr(), what, err)
+}
+
+// addr names the side in errors: its address, or its pool.
+func (s *side) addr() string {
+	if s.ep.Kind == Pool {
+		return fmt.Sprintf("twemproxy pool %q", s.ep.Pool.Name)
+	}
+	return s.ep.Options.Addr
 }
 
 // connect checks the side answers (and accepts the credentials), reads
@@ -101,6 +146,11 @@ func (s *side) wrap(what string, err error) error {
 func (s *side) connect(ctx context.Context) error {
 	if s.ep.Kind == Auto {
 		s.ep.Kind = Standalone // until INFO cluster says otherwise
+	}
+	if s.ep.Pool != nil {
+		if err := s.connectPool(ctx); err != nil || s.ep.Kind == Pool {
+			return err
+		}
 	}
 	c := s.client(0)
 	if err := c.Ping(ctx).Err(); err != nil {
@@ -125,6 +175,9 @@ func (s *side) connect(ctx context.Context) error {
 // masters runs fn on the client of every master (the side itself unless
 // it is a cluster), concurrently for a cluster.
 func (s *side) masters(ctx context.Context, db int, fn func(context.Context, *redis.Client) error) error {
+	if ps := s.pool(); ps != nil {
+		return ps.each(ctx, func(ctx context.Context, _ int, c *redis.Client) error { return fn(ctx, c) })
+	}
 	switch c := s.client(db).(type) {
 	case *redis.ClusterClient:
 		return c.ForEachMaster(ctx, fn)
@@ -189,10 +242,15 @@ func (s *side) dbSize(ctx context.Context, db int) (int64, error) {
 // batch at a time; it gives up on more after three batches that found
 // nothing new (a database mostly made of skipped keys).
 func (s *side) randomKeys(ctx context.Context, db, n, batch int, keep func(string) bool) ([]string, error) {
+	return s.randomKeysOf(ctx, s.client(db), n, batch, keep)
+}
+
+// randomKeysOf is randomKeys on client c.
+func (s *side) randomKeysOf(ctx context.Context, c redis.Cmdable, n, batch int, keep func(string) bool) ([]string, error) {
 	seen := make(map[string]struct{}, n)
 	keys := make([]string, 0, n)
 	for fruitless := 0; len(keys) < n && fruitless < 3; {
-		p := s.client(db).Pipeline()
+		p := c.Pipeline()
 		cmds := make([]*redis.StringCmd, min(batch, n-len(keys)+n/10+1))
 		for i := range cmds {
 			cmds[i] = p.RandomKey(ctx)

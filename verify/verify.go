@@ -219,6 +219,10 @@ type job struct {
 	p        *pair
 	keys     []string
 	onTarget bool // from the target: compare only those not on the source
+	// misplaced: from the target, found on a server of its pool that is not
+	// theirs; compared whether on the source or not.
+	misplaced bool
+	look      bool // look for every key on the pool's other servers
 }
 
 // producer sends jobs until it is done or send fails.
@@ -270,17 +274,20 @@ func (v *verifier) round(ctx context.Context, t *tally, producers []producer) er
 // do compares one job's keys and counts the outcome.
 func (v *verifier) do(ctx context.Context, j job, t *tally) error {
 	keys := j.keys
-	if j.onTarget {
+	if j.onTarget && !j.misplaced {
 		var err error
 		if keys, err = v.notOnSource(ctx, j.p, keys); err != nil || len(keys) == 0 {
 			return err
 		}
 	}
-	verdicts, err := v.compareKeys(ctx, j.p, keys)
+	verdicts, onSource, err := v.compareKeys(ctx, j.p, keys, j.look || j.misplaced)
 	if err != nil {
 		return err
 	}
-	t.add(j.p.db, keys, verdicts)
+	if !j.misplaced {
+		onSource = nil
+	}
+	t.add(j.p.db, keys, verdicts, onSource)
 	return nil
 }
 
@@ -323,12 +330,16 @@ func (v *verifier) producers(pairs []*pair, round int, prev *tally) []producer {
 			ps = append(ps, v.recheckKeys(p, prev.recheck[p.db]))
 		case v.cfg.Mode == Sample:
 			ps = append(ps, v.sampleKeys(p, p.src, false))
-			if p.targetPass {
+			if p.targetPass && v.dst.pool() != nil {
+				ps = append(ps, v.samplePool(p))
+			} else if p.targetPass {
 				ps = append(ps, v.sampleKeys(p, p.dst, true))
 			}
 		default:
 			ps = append(ps, v.scanKeys(p, p.src, false))
-			if p.targetPass {
+			if p.targetPass && v.dst.pool() != nil {
+				ps = append(ps, v.scanPool(p))
+			} else if p.targetPass {
 				ps = append(ps, v.scanKeys(p, p.dst, true))
 			}
 		}
@@ -364,21 +375,25 @@ func (v *verifier) sampleKeys(p *pair, c dbConn, onTarget bool) producer {
 		if err != nil {
 			return err
 		}
-		return v.sendBatches(p, keys, onTarget, send)
+		return v.sendBatches(job{p: p, onTarget: onTarget}, keys, send)
 	}
 }
 
 // recheckKeys sends the keys that differed in the previous round.
 func (v *verifier) recheckKeys(p *pair, keys []string) producer {
 	return func(ctx context.Context, send func(job) error) error {
-		return v.sendBatches(p, keys, false, send)
+		// On a pool, a key that differed may sit on another server: a
+		// stray copy beside an equal one is found only by looking.
+		return v.sendBatches(job{p: p, look: v.dst.pool() != nil}, keys, send)
 	}
 }
 
-func (v *verifier) sendBatches(p *pair, keys []string, onTarget bool, send func(job) error) error {
+// sendBatches sends keys in jobs like j, Config.Batch keys at a time.
+func (v *verifier) sendBatches(j job, keys []string, send func(job) error) error {
 	for len(keys) > 0 {
 		n := min(len(keys), v.cfg.Batch)
-		if err := send(job{p: p, keys: keys[:n:n], onTarget: onTarget}); err != nil {
+		j.keys = keys[:n:n]
+		if err := send(j); err != nil {
 			return err
 		}
 		keys = keys[n:]
@@ -398,6 +413,10 @@ type tally struct {
 	diffs   []Diff
 	recheck map[int][]string // differing keys to check again, by db
 	kept    int
+	// counted holds the differing keys of a round on a target with a pool,
+	// up to Config.MaxRecheck, so that a key found on its own server and
+	// again on another one counts once.
+	counted map[int]map[string]struct{}
 	// unchecked counts differing keys past Config.MaxRecheck, in this round
 	// and every one before: they are not checked again.
 	unchecked      map[int]*DBResult
@@ -407,6 +426,9 @@ type tally struct {
 func newTally(cfg Config, prev *tally) *tally {
 	t := &tally{cfg: cfg, prev: prev, dbs: map[int]*DBResult{}, kinds: map[DiffKind]int64{},
 		recheck: map[int][]string{}, unchecked: map[int]*DBResult{}, uncheckedKinds: map[DiffKind]int64{}}
+	if cfg.Target.Pool != nil {
+		t.counted = map[int]map[string]struct{}{}
+	}
 	if prev != nil {
 		for db, r := range prev.unchecked {
 			c := *r
@@ -428,15 +450,23 @@ func dbResult(m map[int]*DBResult, db int) *DBResult {
 	return r
 }
 
-// add counts a batch of keys of db and their verdicts.
-func (t *tally) add(db int, keys []string, verdicts []verdict) {
+// add counts a batch of keys of db and their verdicts. When onSource is
+// given, the keys it marks are compared by the source's pass too, and
+// count once.
+func (t *tally) add(db int, keys []string, verdicts []verdict, onSource []bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.checked += int64(len(keys))
+	n := int64(len(keys))
+	for _, on := range onSource {
+		if on {
+			n--
+		}
+	}
+	t.checked += n
 	r := dbResult(t.dbs, db)
-	r.Keys += int64(len(keys))
+	r.Keys += n
 	for i, vd := range verdicts {
-		if vd.kind == "" {
+		if vd.kind == "" || t.seen(db, keys[i]) {
 			continue
 		}
 		if len(t.diffs) < t.cfg.MaxDiffs {
@@ -450,6 +480,26 @@ func (t *tally) add(db int, keys []string, verdicts []verdict) {
 			countDiff(dbResult(t.unchecked, db), t.uncheckedKinds, vd.kind)
 		}
 	}
+}
+
+// seen reports a differing key already counted in this round, and
+// remembers it (with t.mu held).
+func (t *tally) seen(db int, key string) bool {
+	if t.counted == nil {
+		return false
+	}
+	keys := t.counted[db]
+	if _, ok := keys[key]; ok {
+		return true
+	}
+	if t.kept < t.cfg.MaxRecheck {
+		if keys == nil {
+			keys = map[string]struct{}{}
+			t.counted[db] = keys
+		}
+		keys[key] = struct{}{}
+	}
+	return false
 }
 
 func countDiff(r *DBResult, kinds map[DiffKind]int64, k DiffKind) {

@@ -14,6 +14,7 @@ type syncOptions struct {
 	Target         string
 	TargetKind     string
 	TwemproxyConf  string // nutcracker.yml: write to the proxy's backends directly
+	TwemproxyPool  string // the pool of TwemproxyConf; "": the only one, or --target's
 	TLS            tlsOptions
 	LogFormat      string
 	LogLevel       string
@@ -65,6 +66,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.TargetKind, "target-kind", replicate.KindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
 	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: its pool's servers then take FLUSHALL and FLUSHDB directly (the proxy does not)")
+	fs.StringVar(&o.TwemproxyPool, "twemproxy-pool", "", "`name` of the pool in --twemproxy-config (default: the only pool, or the one listening on --target's address)")
 	tlsAndLogFlags(fs, &o.TLS, &o.LogFormat, &o.LogLevel)
 	fs.DurationVar(&o.StatusInterval, "status-interval", 5*time.Second, "how often to log a status line (0: never)")
 	fs.IntVar(&o.Window, "window", 8192, "most commands sent to the target and not yet answered")

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/replicant/replicant/filter"
+	"github.com/replicant/replicant/twemproxy"
 	"github.com/replicant/replicant/verify"
 )
 
@@ -21,6 +22,8 @@ import (
 type verifyOptions struct {
 	Source, Target string
 	TargetKind     string
+	TwemproxyConf  string // nutcracker.yml: read the pool's servers directly
+	TwemproxyPool  string // its pool; default: the only one, or --target's
 	TLS            tlsOptions
 	Mode           string
 	Sample         int
@@ -46,8 +49,10 @@ type verifyOptions struct {
 func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.StringVar(&o.Source, "source", "", "source `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
-	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
-	fs.StringVar(&o.TargetKind, "target-kind", "auto", "`kind` of target: standalone, cluster (any node's URL), twemproxy (no SCAN, so keys only on the target are not looked for), or auto: standalone or cluster, as the target's INFO says")
+	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required, but for a twemproxy pool read with --twemproxy-config)")
+	fs.StringVar(&o.TargetKind, "target-kind", "auto", "`kind` of target: standalone, cluster (any node's URL), twemproxy (the proxy's URL: no SCAN, so keys only on the target are not looked for, unless --twemproxy-config is given), or auto: standalone or cluster, as the target's INFO says")
+	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target (with --target-kind twemproxy): without --target, each key is read from the pool's server nutcracker's routing names for it, without the proxy; with --target, through the proxy. Either way every server is scanned (db redis_db) for keys only on the target and keys on a server that is not theirs (misplaced)")
+	fs.StringVar(&o.TwemproxyPool, "twemproxy-pool", "", "`name` of the pool in --twemproxy-config (default: the only pool, or the one listening on --target's address)")
 	fs.StringVar(&o.Mode, "mode", "full", "`mode`: full (every key) or sample (--sample random keys per database and side)")
 	fs.IntVar(&o.Sample, "sample", 0, "random keys per database and side compared in sample mode (RANDOMKEY); a database with no more keys is compared whole; setting it implies --mode sample (default 10000)")
 	fs.DurationVar(&o.TTLTolerance, "ttl-tolerance", verify.DefaultTTLTolerance, "how far two expiries may differ; a key expiring within it may be missing on one side")
@@ -70,11 +75,14 @@ func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, `Usage: replicant verify --source URL --target URL [flags]
+       replicant verify --source URL --target-kind twemproxy --twemproxy-config nutcracker.yml [--twemproxy-pool NAME] [flags]
 
 Compares the target's dataset with the source's, key by key: type, value,
 expiry (within --ttl-tolerance), keys missing on the target and keys only on
 the target, and Redis 7 function libraries. Prints one line per difference,
-then a summary line, on stdout; logs go to stderr.
+then a summary line, on stdout; logs go to stderr. With --twemproxy-config,
+a key found on a pool's server that nutcracker would not send it to is a
+difference too (misplaced).
 
 Exit status: 0 when the datasets are equal, 1 when they differ or the
 comparison failed (unreachable side, wrong password), 2 for bad flags.
@@ -102,8 +110,11 @@ func (l *stringList) Set(s string) error {
 // config turns the flags into a verify.Config; errors are usage errors.
 func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	var c verify.Config
-	if o.Source == "" || o.Target == "" {
-		return c, fmt.Errorf("--source and --target are required")
+	switch {
+	case o.Source == "":
+		return c, fmt.Errorf("--source is required")
+	case o.Target == "" && o.TwemproxyConf == "":
+		return c, fmt.Errorf("--target is required (or --target-kind twemproxy --twemproxy-config FILE, to read a pool's servers)")
 	}
 	var err error
 	if c.Mode, err = o.mode(fs); err != nil {
@@ -112,7 +123,7 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if c.Source, err = o.endpoint("--source", o.Source, "auto"); err != nil {
 		return c, err
 	}
-	if c.Target, err = o.endpoint("--target", o.Target, o.TargetKind); err != nil {
+	if c.Target, err = o.target(); err != nil {
 		return c, err
 	}
 	if err := o.TLS.checkPair(); err != nil {
@@ -197,6 +208,38 @@ func (o *verifyOptions) endpoint(flagName, raw, kind string) (verify.Endpoint, e
 	return e, nil
 }
 
+// target is the target endpoint: --target, or the servers of a twemproxy
+// pool, or the proxy at --target with its pool's servers.
+func (o *verifyOptions) target() (verify.Endpoint, error) {
+	switch {
+	case o.TwemproxyConf == "" && o.TwemproxyPool != "":
+		return verify.Endpoint{}, fmt.Errorf("--twemproxy-pool needs --twemproxy-config")
+	case o.TwemproxyConf == "":
+		return o.endpoint("--target", o.Target, o.TargetKind)
+	}
+	if k, err := verify.ParseKind(o.TargetKind); err != nil || k != verify.Proxy {
+		return verify.Endpoint{}, fmt.Errorf("--twemproxy-config needs --target-kind twemproxy")
+	}
+	e := verify.Endpoint{Kind: verify.Pool, Options: redis.Options{DialTimeout: o.ConnectTimeout, MaxRetries: 1}}
+	if o.Target != "" {
+		var err error
+		if e, err = o.endpoint("--target", o.Target, o.TargetKind); err != nil {
+			return e, err
+		}
+	}
+	cfg, err := twemproxy.LoadConfig(o.TwemproxyConf)
+	if err != nil {
+		return e, fmt.Errorf("--twemproxy-config: %w", err)
+	}
+	if e.Pool, err = cfg.PickPool(o.TwemproxyPool, e.Options.Addr); err != nil {
+		return e, fmt.Errorf("--twemproxy-config %s: %w", o.TwemproxyConf, err)
+	}
+	if err := verify.CheckPool(e.Pool); err != nil {
+		return e, fmt.Errorf("--twemproxy-config %s: %w", o.TwemproxyConf, err)
+	}
+	return e, nil
+}
+
 // runVerify is "replicant verify": compare, print the differences and a
 // summary, exit 0 only when equal.
 func runVerify(args []string, stdout, stderr io.Writer) int {
@@ -222,7 +265,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	log.Info().Str("source", redact(o.Source)).Str("target", redact(o.Target)).Str("mode", cfg.Mode.String()).Msg("verifying")
+	ev := log.Info().Str("source", redact(o.Source)).Str("target", redact(o.Target))
+	if p := cfg.Target.Pool; p != nil {
+		ev = ev.Str("twemproxy_pool", p.Name).Int("servers", len(p.Servers)).Bool("through_proxy", o.Target != "")
+	}
+	ev.Str("mode", cfg.Mode.String()).Msg("verifying")
 	res, err := verify.Run(ctx, cfg)
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -256,7 +303,7 @@ func summary(r *verify.Result) string {
 		return fmt.Sprintf("equal: %d keys %s", r.Keys, took)
 	}
 	var kinds []string
-	for _, k := range []verify.DiffKind{verify.Missing, verify.Extra, verify.Type, verify.Value, verify.TTL} {
+	for _, k := range []verify.DiffKind{verify.Missing, verify.Extra, verify.Misplaced, verify.Type, verify.Value, verify.TTL} {
 		if n := r.ByKind[k]; n > 0 {
 			kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
 		}
