@@ -1,6 +1,10 @@
 package forwarder
 
-import "bytes"
+import (
+	"bytes"
+
+	xmodem "github.com/replicant/replicant/internal/crc16"
+)
 
 // SlotCount is the number of hash slots of a Redis Cluster.
 const SlotCount = 16384
@@ -49,26 +53,5 @@ func tagName(n int) string {
 	return string(b)
 }
 
-var crc16Table = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
 // crc16 is CRC-16/XMODEM, the checksum of cluster key slots.
-func crc16(b []byte) uint16 {
-	var c uint16
-	for _, x := range b {
-		c = c<<8 ^ crc16Table[byte(c>>8)^x]
-	}
-	return c
-}
+func crc16(b []byte) uint16 { return xmodem.Checksum(b) }

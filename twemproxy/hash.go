@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/bits"
+
+	"github.com/replicant/replicant/internal/crc16"
 )
 
 // HashFunc maps a key (or the part of it inside the hash tag) to the 32-bit
@@ -84,23 +86,6 @@ func hashMD5(key []byte) uint32 {
 	return binary.LittleEndian.Uint32(sum[:4])
 }
 
-// crc16Table is the table of CRC-16/XMODEM (polynomial 0x1021, not
-// reflected).
-var crc16Table = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
 // hashCRC16 is nutcracker 0.5.0's crc16: the CRC-16/XMODEM step, but on a
 // 32-bit register that is never cut back to 16 bits, so bits above 16
 // stay (shifted up by each byte) and the value is not a CRC-16 once the
@@ -108,7 +93,7 @@ var crc16Table = func() (t [256]uint16) {
 func hashCRC16(key []byte) uint32 {
 	var c uint32
 	for _, b := range key {
-		c = c<<8 ^ uint32(crc16Table[byte(c>>8)^b])
+		c = c<<8 ^ uint32(crc16.Table[byte(c>>8)^b])
 	}
 	return c
 }
