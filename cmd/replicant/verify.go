@@ -110,11 +110,8 @@ func (l *stringList) Set(s string) error {
 // config turns the flags into a verify.Config; errors are usage errors.
 func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	var c verify.Config
-	switch {
-	case o.Source == "":
-		return c, fmt.Errorf("--source is required")
-	case o.Target == "" && o.TwemproxyConf == "":
-		return c, fmt.Errorf("--target is required (or --target-kind twemproxy --twemproxy-config FILE, to read a pool's servers)")
+	if o.Source == "" || o.Target == "" && o.TwemproxyConf == "" {
+		return c, fmt.Errorf("--source and --target are required (or, for a twemproxy pool read straight from its servers, --target-kind twemproxy --twemproxy-config FILE instead of --target)")
 	}
 	var err error
 	if c.Mode, err = o.mode(fs); err != nil {
