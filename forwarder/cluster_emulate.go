@@ -45,14 +45,14 @@ func (s *ClusterStream) Add(args [][]byte, endOffset int64) {
 	at, ok := s.keyIndexes(args)
 	if !ok || len(at) == 0 {
 		if name == "PUBLISH" && len(args) > 1 {
-			s.addToSlot(Slot(args[1]), args, endOffset)
+			s.addToSlot(s.slots.shardOf(args[1]), args, endOffset)
 			return
 		}
 		s.refuse(args, endOffset, "a command with no key cannot be routed in a cluster")
 		return
 	}
-	slot := Slot(args[at[0]])
-	if sameSlot(args, at, slot) {
+	slot := s.slots.shardOf(args[at[0]])
+	if s.sameSlot(args, at, slot) {
 		s.noteTxnSlot(slot)
 		s.addToSlot(slot, args, endOffset)
 		return
@@ -71,9 +71,9 @@ func (s *ClusterStream) keyIndexes(args [][]byte) ([]int, bool) {
 	return s.cfg.KeyIndexes(args)
 }
 
-func sameSlot(args [][]byte, at []int, slot int) bool {
+func (s *ClusterStream) sameSlot(args [][]byte, at []int, slot int) bool {
 	for _, i := range at[1:] {
-		if Slot(args[i]) != slot {
+		if s.slots.shardOf(args[i]) != slot {
 			return false
 		}
 	}
@@ -113,7 +113,7 @@ func (s *ClusterStream) addCrossSlot(name string, args [][]byte, at []int, endOf
 	switch name {
 	case "DEL", "UNLINK", "TOUCH", "EXISTS":
 		for _, i := range at {
-			s.addToSlot(Slot(args[i]), [][]byte{args[0], args[i]}, endOffset)
+			s.addToSlot(s.slots.shardOf(args[i]), [][]byte{args[0], args[i]}, endOffset)
 		}
 	case "MSET", "MSETNX": // MSETNX reaches replicas only when it set every key
 		s.splitPairs(args, endOffset)
@@ -131,7 +131,7 @@ func (s *ClusterStream) splitPairs(args [][]byte, endOffset int64) {
 	bySlot := map[int][][]byte{}
 	var order []int
 	for i := 1; i+1 < len(args); i += 2 {
-		slot := Slot(args[i])
+		slot := s.slots.shardOf(args[i])
 		if bySlot[slot] == nil {
 			bySlot[slot] = [][]byte{[]byte("MSET")}
 			order = append(order, slot)
@@ -172,7 +172,7 @@ func (s *ClusterStream) everyMaster(ctx context.Context, args [][]byte) error {
 	if bytes.EqualFold(args[0], []byte("FLUSHDB")) {
 		args = append([][]byte{[]byte("FLUSHALL")}, args[1:]...)
 	}
-	for _, addr := range s.slots.masters {
+	for _, addr := range s.slots.masterAddrs() {
 		rep, err := s.run.Node(ctx, addr, args...)
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func (s *ClusterStream) everyMaster(ctx context.Context, args [][]byte) error {
 // applied (a replay after a crash).
 func (s *ClusterStream) emulatedAlready(args [][]byte, at []int, off int64) bool {
 	for _, i := range at {
-		if done, ok := s.slotDone[Slot(args[i])]; !ok || done < off {
+		if done, ok := s.slotDone[s.slots.shardOf(args[i])]; !ok || done < off {
 			return false
 		}
 	}
@@ -204,7 +204,7 @@ func (s *ClusterStream) markSlots(ctx context.Context, args [][]byte, at []int, 
 	seen := map[int]bool{}
 	val := []byte(strconv.FormatInt(off, 10))
 	for _, i := range at {
-		slot := Slot(args[i])
+		slot := s.slots.shardOf(args[i])
 		if seen[slot] {
 			continue
 		}
@@ -349,7 +349,7 @@ func emulateLMove(ctx context.Context, s *ClusterStream, args [][]byte, at []int
 func emulateStore(ctx context.Context, s *ClusterStream, args [][]byte, at []int) error {
 	dstAt, _ := storeDestination(args, at)
 	dst := args[dstAt]
-	slot := Slot(dst)
+	slot := s.slots.shardOf(dst)
 	run := append([][]byte(nil), args...)
 	var temps [][]byte
 	defer func() {
@@ -358,10 +358,14 @@ func emulateStore(ctx context.Context, s *ClusterStream, args [][]byte, at []int
 		}
 	}()
 	for _, i := range at {
-		if i == dstAt || Slot(args[i]) == slot {
+		if i == dstAt || s.slots.shardOf(args[i]) == slot {
 			continue
 		}
-		temp := []byte(fmt.Sprintf("%s:tmp:{%s}:%d", s.cfg.CheckpointKey, SlotTag(slot), len(temps)))
+		name, err := s.slots.keyOn(s.cfg.CheckpointKey+":tmp:"+strconv.Itoa(len(temps)), slot)
+		if err != nil {
+			return err
+		}
+		temp := []byte(name)
 		temps = append(temps, temp)
 		copied, err := s.copyKey(ctx, args[i], temp)
 		if err != nil {

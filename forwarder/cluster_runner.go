@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 // emulated commands, broadcasts. One goroutine only.
 type clusterRunner struct {
 	cfg   ClusterConfig
-	slots *slotMap
+	slots shardMap
 	conns map[string]*runnerConn
 }
 
@@ -32,14 +31,14 @@ type runnerConn struct {
 // runnerTries bounds the redirections and waits of one command.
 const runnerTries = 50
 
-func newClusterRunner(cfg ClusterConfig, slots *slotMap) *clusterRunner {
+func newClusterRunner(cfg ClusterConfig, slots shardMap) *clusterRunner {
 	return &clusterRunner{cfg: cfg, slots: slots, conns: map[string]*runnerConn{}}
 }
 
 // Run sends args to the master of routeKey's slot and returns its reply;
 // a Redis error reply other than a redirection comes back in the reply.
 func (r *clusterRunner) Run(ctx context.Context, routeKey []byte, args ...[]byte) (resp.Reply, error) {
-	addr := r.slots.owner[Slot(routeKey)]
+	addr := r.slots.ownerOf(r.slots.shardOf(routeKey))
 	asking := false
 	for try := 0; try < runnerTries; try++ {
 		rep, err := r.call(ctx, addr, asking, args)
@@ -55,7 +54,7 @@ func (r *clusterRunner) Run(ctx context.Context, routeKey []byte, args ...[]byte
 			if err := r.reload(ctx); err != nil {
 				return rep, err
 			}
-			addr = r.slots.owner[Slot(routeKey)]
+			addr = r.slots.ownerOf(r.slots.shardOf(routeKey))
 		case "ASK":
 			addr, asking = target, true
 		default:
@@ -153,7 +152,7 @@ func (r *clusterRunner) drop(addr string) {
 
 // reload reads the slot map again, from the masters known so far.
 func (r *clusterRunner) reload(ctx context.Context) error {
-	m, err := loadSlotMap(ctx, r.cfg.Config, slices.Concat(r.slots.masters, r.cfg.Seeds))
+	m, err := r.slots.reload(ctx, r.cfg)
 	if err != nil {
 		return err
 	}
@@ -194,7 +193,7 @@ func (r *clusterRunner) eachKey(ctx context.Context, name string, keys [][]byte)
 	out := make([]resp.Reply, len(keys))
 	byNode := map[string][]int{}
 	for i, k := range keys {
-		addr := r.slots.owner[Slot(k)]
+		addr := r.slots.ownerOf(r.slots.shardOf(k))
 		byNode[addr] = append(byNode[addr], i)
 	}
 	for addr, idx := range byNode {

@@ -13,6 +13,11 @@ type ClusterConfig struct {
 	Config
 	// Seeds are nodes to read the slot map from, tried in turn.
 	Seeds []string
+	// Pool, when set, makes the target a twemproxy pool written straight
+	// to its servers: Seeds are then the pool's servers, in the order
+	// Pool.Index numbers them, and keys go where Pool places them (no
+	// slot map, no redirection).
+	Pool PoolRouter
 	// CheckpointKey names the stream's checkpoint keys (ClusterStream).
 	CheckpointKey string
 	// KeyIndexes returns the positions of a command's keys in args, from
@@ -34,7 +39,7 @@ var ErrSlotsMoved = errors.New("the cluster target's slots moved during the snap
 // strings go as SET (MSET would span slots).
 type ClusterSnapshot struct {
 	cfg   ClusterConfig
-	slots *slotMap
+	slots shardMap
 	nodes map[string]*Standalone
 }
 
@@ -44,12 +49,12 @@ var _ SnapshotWriter = (*ClusterSnapshot)(nil)
 func DialClusterSnapshot(ctx context.Context, cfg ClusterConfig) (*ClusterSnapshot, error) {
 	cfg.Config = cfg.Config.withDefaults()
 	cfg.StringBatch = 1
-	m, err := loadSlotMap(ctx, cfg.Config, cfg.Seeds)
+	m, err := loadShardMap(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	cs := &ClusterSnapshot{cfg: cfg, slots: m, nodes: map[string]*Standalone{}}
-	for _, addr := range m.masters {
+	for _, addr := range m.masterAddrs() {
 		c := cfg.Config
 		c.Addr = addr
 		f, err := Dial(ctx, c)
@@ -66,8 +71,8 @@ func (cs *ClusterSnapshot) node(db int, key []byte) (*Standalone, error) {
 	if db != 0 {
 		return nil, fmt.Errorf("forwarder: key %s of db %d: %w", quoteKey(key), db, ErrClusterDB)
 	}
-	slot := Slot(key)
-	f := cs.nodes[cs.slots.owner[slot]]
+	slot := cs.slots.shardOf(key)
+	f := cs.nodes[cs.slots.ownerOf(slot)]
 	if f == nil {
 		return nil, fmt.Errorf("forwarder: cluster target: no master serves slot %d (key %s)", slot, quoteKey(key))
 	}
@@ -122,11 +127,11 @@ func (cs *ClusterSnapshot) Drain(ctx context.Context) error {
 	if err := cs.each(func(f *Standalone) error { return f.Drain(ctx) }); err != nil {
 		return err
 	}
-	now, err := loadSlotMap(ctx, cs.cfg.Config, cs.slots.masters)
+	now, err := cs.slots.reload(ctx, cs.cfg)
 	if err != nil {
 		return err
 	}
-	if !now.equal(cs.slots) {
+	if !now.sameAs(cs.slots) {
 		return ErrSlotsMoved
 	}
 	return nil
@@ -160,7 +165,7 @@ func (cs *ClusterSnapshot) Close() error {
 }
 
 func (cs *ClusterSnapshot) each(fn func(*Standalone) error) error {
-	for _, addr := range cs.slots.masters {
+	for _, addr := range cs.slots.masterAddrs() {
 		if f := cs.nodes[addr]; f != nil {
 			if err := fn(f); err != nil {
 				return err

@@ -37,8 +37,9 @@ import (
 type ClusterStream struct {
 	cfg   ClusterConfig
 	log   zerolog.Logger
-	slots *slotMap
+	slots shardMap
 	nodes map[string]*clusterNode
+	marks []string       // the checkpoint key of each shard
 	run   *clusterRunner // the committing goroutine's
 	table *commandTable  // what the first master's COMMAND says; nil if refused
 	base  *baseWriter
@@ -108,11 +109,15 @@ func (b *streamBatch) partDone() {
 // every master.
 func DialClusterStream(ctx context.Context, cfg ClusterConfig) (*ClusterStream, error) {
 	cfg.Config = cfg.Config.withDefaults()
-	m, err := loadSlotMap(ctx, cfg.Config, cfg.Seeds)
+	m, err := loadShardMap(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &ClusterStream{
+	marks, err := shardKeys(m, cfg.CheckpointKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &ClusterStream{marks: marks,
 		cfg: cfg, slots: m, nodes: map[string]*clusterNode{}, slotDone: map[int]int64{},
 		log:     cfg.Logger.With().Str("target", "cluster").Logger(),
 		batches: make(chan *streamBatch, 16),
@@ -123,7 +128,7 @@ func DialClusterStream(ctx context.Context, cfg ClusterConfig) (*ClusterStream, 
 		s.run.close()
 		return nil, err
 	}
-	for _, addr := range m.masters {
+	for _, addr := range m.masterAddrs() {
 		c := cfg.Config
 		c.Addr = addr
 		conn, rd, err := connect(ctx, c)
@@ -141,15 +146,27 @@ func DialClusterStream(ctx context.Context, cfg ClusterConfig) (*ClusterStream, 
 	return s, nil
 }
 
-func (s *ClusterStream) slotKey(slot int) string {
-	return s.cfg.CheckpointKey + ":{" + SlotTag(slot) + "}"
+// shardKeys names the checkpoint key of every shard: <key>:{<slot tag>}
+// in a cluster, a <key>:N that lands on the server in a pool.
+func shardKeys(m shardMap, key string) ([]string, error) {
+	keys := make([]string, m.shardCount())
+	for shard := range keys {
+		k, err := m.keyOn(key, shard)
+		if err != nil {
+			return nil, err
+		}
+		keys[shard] = k
+	}
+	return keys, nil
 }
 
-// slotKeys names the checkpoint key of every slot, in slot order.
+func (s *ClusterStream) slotKey(slot int) string { return s.marks[slot] }
+
+// slotKeys names the checkpoint key of every shard, in shard order.
 func (s *ClusterStream) slotKeys() [][]byte {
-	keys := make([][]byte, SlotCount)
-	for slot := range keys {
-		keys[slot] = []byte(s.slotKey(slot))
+	keys := make([][]byte, len(s.marks))
+	for slot, k := range s.marks {
+		keys[slot] = []byte(k)
 	}
 	return keys
 }
@@ -343,7 +360,7 @@ func (s *ClusterStream) sendGroups(b *streamBatch, st *step) error {
 	parts := map[string]*nodePart{}
 	for _, slot := range st.order {
 		g := st.groups[slot]
-		addr := s.slots.owner[slot]
+		addr := s.slots.ownerOf(slot)
 		n := s.nodes[addr]
 		if n == nil {
 			return fmt.Errorf("forwarder: cluster target: no master serves slot %d: %w", slot, &AbortError{Transient: true, Redirect: true})
@@ -361,7 +378,7 @@ func (s *ClusterStream) sendGroups(b *streamBatch, st *step) error {
 		p.buf = resp.AppendCommandString(p.buf, "EXEC")
 		p.groups = append(p.groups, g)
 	}
-	for _, addr := range s.slots.masters {
+	for _, addr := range s.slots.masterAddrs() {
 		if p := parts[addr]; p != nil {
 			b.pending.Add(1)
 			if err := s.nodes[addr].send(p); err != nil {

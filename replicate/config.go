@@ -96,9 +96,15 @@ type Config struct {
 	// TargetKind is KindAuto (default), KindStandalone, KindCluster or
 	// KindTwemproxy.
 	TargetKind string
-	// TwemproxyConfig is the nutcracker.yml of a twemproxy target: its
-	// pool's servers then take FLUSHALL and FLUSHDB directly. "": none.
+	// TwemproxyConfig is the nutcracker.yml of a twemproxy target. With a
+	// Target address (the proxy), the pool listening there takes FLUSHALL
+	// and FLUSHDB on its servers directly. Without one, the pool's
+	// servers are the target: every key is written straight to the server
+	// nutcracker would pick for it (direct mode). "": none.
 	TwemproxyConfig string
+	// TwemproxyPool names the pool of TwemproxyConfig written in direct
+	// mode; "": the file's only pool.
+	TwemproxyPool string
 
 	// Logger receives the sync's log; the zero Logger writes nothing.
 	Logger zerolog.Logger
@@ -214,8 +220,8 @@ func (c Config) check() error {
 	switch {
 	case len(c.Source.Addrs) == 0:
 		return errors.New("replicate: Config.Source has no address")
-	case len(c.Target.Addrs) == 0:
-		return errors.New("replicate: Config.Target has no address")
+	case len(c.Target.Addrs) == 0 && !directPool(c):
+		return errors.New("replicate: Config.Target has no address (and no TwemproxyConfig names a pool to write directly)")
 	case c.SpoolMax < 1<<20:
 		return errors.New("replicate: Config.SpoolMax must be at least 1 MiB")
 	case c.SnapshotCommands != SnapshotAuto && c.SnapshotCommands != SnapshotRestore:

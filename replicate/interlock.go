@@ -45,16 +45,16 @@ func (s *replica) interlocks(ctx context.Context) (_ context.Context, done func(
 	if err := s.checkNotSelf(ctx); err != nil {
 		return ctx, nil, err
 	}
-	c := s.targetClient()
+	marked, err := s.checkCutoverMark(ctx)
+	if err != nil {
+		return ctx, nil, err
+	}
+	c := s.targetClient(s.leaseKey())
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
-	marked, err := s.checkCutoverMark(ctx, c)
-	if err != nil {
-		return ctx, nil, err
-	}
 	id := randomID()
 	if !s.tempState {
 		if id, err = loadOwnerID(s.stateDir); err != nil {
@@ -83,9 +83,13 @@ func leaseLost(ctx context.Context) error {
 	return nil
 }
 
-// targetClient is a plain client of the target for replicant's own keys
-// (db 0): of the server, of the cluster, or of the proxy.
-func (s *replica) targetClient() redis.UniversalClient {
+// targetClient is a plain client of the target for replicant's own key
+// (db 0): of the server, of the cluster, of the proxy, or of the pool
+// server that holds key.
+func (s *replica) targetClient(key string) redis.UniversalClient {
+	if s.targetKind == kindPool {
+		return s.poolServerClient(key)
+	}
 	if s.targetKind == KindCluster {
 		return redis.NewClusterClient(s.targetClusterOptions())
 	}
@@ -145,9 +149,9 @@ func (s *replica) targetServers(ctx context.Context) []serverID {
 		for _, addr := range s.dstAddrs {
 			out = append(out, serverID{addr: addr})
 		}
-	case KindTwemproxy:
-		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
-		if s.opts.TwemproxyConfig == "" || err != nil {
+	case KindTwemproxy, kindPool:
+		servers, err := s.poolServers()
+		if err != nil {
 			return nil
 		}
 		for _, addr := range servers {
@@ -229,8 +233,10 @@ type cutoverMark struct {
 
 // checkCutoverMark refuses a target marked as cut over, unless
 // --after-cutover-ok; marked says the mark is there.
-func (s *replica) checkCutoverMark(ctx context.Context, c redis.UniversalClient) (marked bool, err error) {
+func (s *replica) checkCutoverMark(ctx context.Context) (marked bool, err error) {
 	key := s.cutoverKey()
+	c := s.targetClient(key)
+	defer c.Close()
 	v, err := c.Get(ctx, key).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -261,7 +267,7 @@ func (s *replica) markCutover(ctx context.Context, off int64) error {
 	if err != nil {
 		return err
 	}
-	c := s.targetClient()
+	c := s.targetClient(s.cutoverKey())
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
 	defer cancel()
@@ -273,7 +279,7 @@ func (s *replica) markCutover(ctx context.Context, off int64) error {
 
 // clearCutoverMark removes the mark once a full sync over it began.
 func (s *replica) clearCutoverMark(ctx context.Context) error {
-	c := s.targetClient()
+	c := s.targetClient(s.cutoverKey())
 	defer c.Close()
 	if err := c.Del(ctx, s.cutoverKey()).Err(); err != nil {
 		return fmt.Errorf("target: removing the cut-over mark %s: %w", s.cutoverKey(), err)
@@ -388,11 +394,8 @@ func (s *replica) scanTarget(ctx context.Context, visit func(db int, keys []stri
 			})
 			return err
 		})
-	case KindTwemproxy:
-		if s.opts.TwemproxyConfig == "" {
-			return errCannotScan
-		}
-		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
+	case KindTwemproxy, kindPool:
+		servers, err := s.poolServers()
 		if err != nil {
 			return err
 		}

@@ -35,7 +35,8 @@ type replica struct {
 	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
 	srcAddr    atomic.Pointer[string] // the address of the current source link
 	dstAddrs   []string               // the target's addresses (a cluster's seed nodes)
-	targetKind string                 // KindStandalone, KindCluster, KindTwemproxy
+	targetKind string                 // KindStandalone, KindCluster, KindTwemproxy, kindPool
+	pool       *poolTarget            // the pool of a kindPool target
 	stateDir   string
 	tempState  bool // stateDir was made for this run: removed at exit
 	state      savedState
@@ -73,7 +74,10 @@ type replica struct {
 
 func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 	src, dst := o.Source, o.Target
-	kind, err := resolveTargetKind(o.TargetKind, dst)
+	kind, err := KindTwemproxy, error(nil)
+	if !directPool(o) {
+		kind, err = resolveTargetKind(o.TargetKind, dst)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +101,11 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 		Addr: dst.addr(), Username: dst.Username, Password: dst.Password,
 		DialTimeout: o.ConnectTimeout, Window: o.Window,
 		Logger: log.With().Str("side", "target").Logger(), TLS: dst.tlsFor(dst.addr()),
+	}
+	if directPool(o) {
+		if err := s.usePool(o); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

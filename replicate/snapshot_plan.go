@@ -60,9 +60,9 @@ func (s *replica) planApply(ctx context.Context) *applyPlan {
 func (s *replica) targetVersion(ctx context.Context) (string, int, error) {
 	o := s.targetClientOptions()
 	switch s.targetKind {
-	case KindTwemproxy:
-		servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
-		if s.opts.TwemproxyConfig == "" || err != nil || len(servers) == 0 {
+	case KindTwemproxy, kindPool:
+		servers, err := s.poolServers()
+		if err != nil {
 			return "", 0, errors.New("a twemproxy target does not take INFO, and no --twemproxy-config names its servers")
 		}
 		o.Addr = servers[0]

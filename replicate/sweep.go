@@ -132,6 +132,11 @@ func (s *replica) forEachTargetDB(ctx context.Context, fn func(db int, c redis.U
 			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return node.Scan(ctx, cur, "", 1000).Result() })
 		})
 	}
+	if s.targetKind == kindPool {
+		return s.eachPoolServer(func(addr string, c *redis.Client) error {
+			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return c.Scan(ctx, cur, "", 1000).Result() })
+		})
+	}
 	if s.targetKind != KindStandalone {
 		return fmt.Errorf("a %s target cannot be scanned for keys", s.targetKind)
 	}

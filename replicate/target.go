@@ -71,7 +71,7 @@ func resolveTargetKind(flag string, dst Endpoint) (string, error) {
 	case dst.Cluster && kind != KindCluster:
 		return "", fmt.Errorf("--target-kind %s does not fit a redis+cluster:// target", kind)
 	}
-	if _, ok := targetKinds[kind]; !ok {
+	if _, ok := targetKinds[kind]; !ok || kind == kindPool {
 		return "", fmt.Errorf("--target-kind %q: want one of %s", flag, strings.Join(knownKinds(), ", "))
 	}
 	return kind, nil
@@ -80,6 +80,9 @@ func resolveTargetKind(flag string, dst Endpoint) (string, error) {
 func knownKinds() []string {
 	names := []string{KindAuto}
 	for k := range targetKinds {
+		if k == kindPool {
+			continue // twemproxy with a config and no target address
+		}
 		names = append(names, k)
 	}
 	sort.Strings(names[1:])

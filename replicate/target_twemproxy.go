@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/resp"
+	"github.com/replicant/replicant/twemproxy"
 )
 
 func init() {
@@ -48,7 +46,7 @@ func (s *replica) proxyConfig() (forwarder.ProxyConfig, error) {
 	if s.opts.TwemproxyConfig == "" {
 		return cfg, nil
 	}
-	servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.dstCfg.Addr)
+	servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.opts.TwemproxyPool, s.dstCfg.Addr)
 	if err != nil {
 		return cfg, fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
 	}
@@ -56,58 +54,32 @@ func (s *replica) proxyConfig() (forwarder.ProxyConfig, error) {
 	return cfg, nil
 }
 
-// nutcrackerPool is the part of a pool of nutcracker.yml replicant reads.
-type nutcrackerPool struct {
-	Listen  string   `yaml:"listen"`
-	Servers []string `yaml:"servers"`
+// poolServers lists the servers of a twemproxy target's pool: those
+// written directly, or those of the pool the proxy listens with, read
+// from --twemproxy-config; errCannotScan without one.
+func (s *replica) poolServers() ([]string, error) {
+	switch {
+	case s.targetKind == kindPool:
+		return s.dstAddrs, nil
+	case s.opts.TwemproxyConfig == "":
+		return nil, errCannotScan
+	}
+	return nutcrackerServers(s.opts.TwemproxyConfig, s.opts.TwemproxyPool, s.dstCfg.Addr)
 }
 
-// nutcrackerServers reads the addresses of the servers of the pool that
-// listens on addr (or of the only pool) from a nutcracker.yml. A server
-// is written "host:port:weight [name]".
-func nutcrackerServers(path, addr string) ([]string, error) {
-	b, err := os.ReadFile(path)
+// nutcrackerServers reads the addresses of the servers of a pool from a
+// nutcracker.yml: the pool called name, else the one that listens on addr,
+// else the only one.
+func nutcrackerServers(path, name, addr string) ([]string, error) {
+	cfg, err := twemproxy.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
-	var pools map[string]nutcrackerPool
-	if err := yaml.Unmarshal(b, &pools); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	pool, err := pickPool(pools, addr)
+	pool, err := cfg.PickPool(name, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var servers []string
-	for _, s := range pool.Servers {
-		hostPort, _, _ := strings.Cut(strings.TrimSpace(s), " ")
-		if i := strings.LastIndexByte(hostPort, ':'); i > 0 {
-			hostPort = hostPort[:i] // the weight
-		}
-		if !strings.Contains(hostPort, ":") {
-			return nil, fmt.Errorf("%s: server %q: want host:port:weight", path, s)
-		}
-		servers = append(servers, hostPort)
-	}
-	if len(servers) == 0 {
-		return nil, fmt.Errorf("%s: the pool lists no servers", path)
-	}
-	return servers, nil
-}
-
-// pickPool returns the pool listening on addr, else the only one.
-func pickPool(pools map[string]nutcrackerPool, addr string) (nutcrackerPool, error) {
-	for _, p := range pools {
-		if p.Listen == addr {
-			return p, nil
-		}
-	}
-	if len(pools) == 1 {
-		for _, p := range pools {
-			return p, nil
-		}
-	}
-	return nutcrackerPool{}, fmt.Errorf("no pool listens on %s, and there are %d pools", addr, len(pools))
+	return (&poolTarget{pool: pool}).addrs(), nil
 }
 
 // explainTargetEOF turns a connection the target closed at start, which a

@@ -65,7 +65,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.Source, "source", "", "source master `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.TargetKind, "target-kind", replicate.KindAuto, "`kind` of target: auto (cluster for a redis+cluster:// URL, else standalone), standalone, cluster or twemproxy")
-	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target: its pool's servers then take FLUSHALL and FLUSHDB directly (the proxy does not)")
+	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target. Without --target: the pool's servers are the target, each key written straight to the server nutcracker picks for it (exactly once, every type; the proxy need not run). With --target (the proxy): its pool's servers take FLUSHALL and FLUSHDB directly (the proxy does not)")
 	fs.StringVar(&o.TwemproxyPool, "twemproxy-pool", "", "`name` of the pool in --twemproxy-config (default: the only pool, or the one listening on --target's address)")
 	tlsAndLogFlags(fs, &o.TLS, &o.LogFormat, &o.LogLevel)
 	fs.DurationVar(&o.StatusInterval, "status-interval", 5*time.Second, "how often to log a status line (0: never)")
@@ -113,8 +113,8 @@ Flags:
 }
 
 func (o *syncOptions) validate() error {
-	if o.Source == "" || o.Target == "" {
-		return fmt.Errorf("--source and --target are required")
+	if o.Source == "" || o.Target == "" && o.TwemproxyConf == "" {
+		return fmt.Errorf("--source and --target are required (or, for a twemproxy pool written straight to its servers, --twemproxy-config instead of --target)")
 	}
 	if o.SpoolMax < 1<<20 {
 		return fmt.Errorf("--spool-max must be at least 1 MiB")

@@ -65,9 +65,11 @@ func (o *syncOptions) config(log zerolog.Logger, tw *termWriter) (replicate.Conf
 	if err != nil {
 		return replicate.Config{}, fmt.Errorf("--source: %w", err)
 	}
-	dst, err := parseEndpoint(o.Target)
-	if err != nil {
-		return replicate.Config{}, fmt.Errorf("--target: %w", err)
+	var dst endpoint
+	if o.Target != "" { // else a twemproxy pool, from --twemproxy-config
+		if dst, err = parseEndpoint(o.Target); err != nil {
+			return replicate.Config{}, fmt.Errorf("--target: %w", err)
+		}
 	}
 	var tlsCfg *tls.Config
 	if src.TLS || dst.TLS {
@@ -77,7 +79,7 @@ func (o *syncOptions) config(log zerolog.Logger, tw *termWriter) (replicate.Conf
 	}
 	cfg := replicate.Config{
 		Source: src.forSync(o.Source, tlsCfg), Target: dst.forSync(o.Target, tlsCfg),
-		TargetKind: o.TargetKind, TwemproxyConfig: o.TwemproxyConf,
+		TargetKind: o.TargetKind, TwemproxyConfig: o.TwemproxyConf, TwemproxyPool: o.TwemproxyPool,
 		Logger: log, StatusInterval: o.StatusInterval, Version: version,
 		Window: o.Window, ReplicaPort: o.ReplicaPort, ConnectTimeout: o.ConnectTimeout,
 		RetryMax: o.RetryMax, ExpireMargin: o.ExpireMargin,

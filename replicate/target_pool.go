@@ -1,0 +1,136 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/forwarder"
+	"github.com/replicant/replicant/twemproxy"
+)
+
+// kindPool is a twemproxy target written straight to its pool's servers:
+// --target-kind twemproxy with --twemproxy-config and no --target. Each key
+// goes to the server nutcracker would pick for it, so the proxy need not
+// run. It is not a --target-kind of its own.
+const kindPool = "twemproxy-direct"
+
+func init() {
+	targetKinds[kindPool] = targetKind{
+		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
+			w, err := forwarder.DialClusterSnapshot(ctx, s.poolConfig())
+			if err != nil {
+				return nil, err
+			}
+			return db0Only{w, forwarder.ErrProxyDB}, nil
+		},
+		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
+			return forwarder.DialClusterStream(ctx, s.poolConfig())
+		},
+	}
+}
+
+// poolTarget is the pool of a twemproxy target written directly.
+type poolTarget struct {
+	pool   *twemproxy.Pool
+	router *twemproxy.Router
+}
+
+// directPool reports whether o asks for a twemproxy pool written directly:
+// a twemproxy (or unsaid) kind, a nutcracker config and no target address.
+func directPool(o Config) bool {
+	return o.TwemproxyConfig != "" && len(o.Target.Addrs) == 0 &&
+		(o.TargetKind == "" || o.TargetKind == KindAuto || o.TargetKind == KindTwemproxy)
+}
+
+// loadPoolTarget reads the pool of a nutcracker config: the one called
+// name, or the only one. A pool replicant cannot place keys in as
+// nutcracker does is refused.
+func loadPoolTarget(path, name string) (*poolTarget, error) {
+	cfg, err := twemproxy.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := cfg.Pool(name)
+	if err != nil {
+		return nil, err
+	}
+	if !pool.Redis {
+		return nil, fmt.Errorf("pool %q is a memcached pool (redis: false)", pool.Name)
+	}
+	if pool.RedisDB != 0 {
+		return nil, fmt.Errorf("pool %q: redis_db %d: writing straight to the servers supports redis_db 0 only; write through the proxy (--target redis://<its listen address>)", pool.Name, pool.RedisDB)
+	}
+	for _, srv := range pool.Servers {
+		if srv.Network() != "tcp" {
+			return nil, fmt.Errorf("pool %q: server %s is a Unix socket: writing straight to the servers needs host:port servers", pool.Name, srv.Addr)
+		}
+	}
+	r, err := twemproxy.NewRouter(pool)
+	if err != nil {
+		return nil, err
+	}
+	return &poolTarget{pool: pool, router: r}, nil
+}
+
+// addrs lists the pool's servers in the order of the config.
+func (p *poolTarget) addrs() []string {
+	out := make([]string, len(p.pool.Servers))
+	for i, srv := range p.pool.Servers {
+		out[i] = srv.Addr
+	}
+	return out
+}
+
+// usePool makes the replica write to the pool's servers: their addresses,
+// and the pool's redis_auth unless the target's password is given.
+func (s *replica) usePool(o Config) error {
+	p, err := loadPoolTarget(o.TwemproxyConfig, o.TwemproxyPool)
+	if err != nil {
+		return fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
+	}
+	s.pool, s.targetKind, s.dstAddrs = p, kindPool, p.addrs()
+	s.dstCfg.Addr = s.dstAddrs[0]
+	s.opts.Target.Name = fmt.Sprintf("twemproxy pool %q of %s", p.pool.Name, o.TwemproxyConfig)
+	if s.dstCfg.Password == "" {
+		s.dstCfg.Password = p.pool.RedisAuth
+	}
+	s.log.Info().Str("pool", p.pool.Name).Strs("servers", s.dstAddrs).Str("hash", p.pool.Hash).
+		Str("distribution", p.pool.Distribution).Str("hash_tag", p.pool.HashTag).
+		Msg("target: a twemproxy pool, written straight to its servers with nutcracker's placement")
+	return nil
+}
+
+// poolConfig describes the pool to the sharded writer: its servers in
+// config order, placed by the pool's router.
+func (s *replica) poolConfig() forwarder.ClusterConfig {
+	cfg := s.clusterConfig()
+	cfg.Pool = s.pool.router
+	return cfg
+}
+
+// poolServerClient is a client of the pool server that holds key.
+func (s *replica) poolServerClient(key string) *redis.Client {
+	o := s.targetClientOptions()
+	o.Addr = s.pool.router.Server([]byte(key)).Addr
+	return redis.NewClient(o)
+}
+
+// eachPoolServer calls fn with a client of each server of the pool.
+func (s *replica) eachPoolServer(fn func(addr string, c *redis.Client) error) error {
+	var errs []error
+	for _, addr := range s.dstAddrs {
+		o := s.targetClientOptions()
+		o.Addr = addr
+		c := redis.NewClient(o)
+		err := fn(addr, c)
+		c.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
