@@ -54,12 +54,14 @@ lint:
 clean:
 	rm -rf bin
 
-# make bench: full sync (native replication vs redis-cli --pipe vs replicant) and the live
-# stream (sustained writes/s, latency at 10k writes/s, against a native replica), written
-# to docs/benchmarks.md and docs/live-stream.png.
+# make bench: full sync (native replication vs redis-cli --pipe vs replicant), the live
+# stream (sustained writes/s, CPU per million writes, latency at 10k writes/s, against a
+# native replica; medians of 3), and full sync and live stream into a 3-master cluster and
+# a 3-server twemproxy pool (straight to the servers and through the proxy), written to
+# docs/benchmarks.md and docs/live-stream.png.
 bench: deps
 	$(GO) build -o $(BIN) ./cmd/replicant
-	$(GO) run ./test/bench --replicant $(BIN) --live
+	$(GO) run ./test/bench --replicant $(BIN) --live --live-runs 3 --cluster --twemproxy
 
 # make bench-bigkeys: peak RSS and time of replicant on a 1 GiB hash, a
 # 10M-member sorted set, a 10M-element list and a 512 MiB string, each

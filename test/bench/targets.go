@@ -145,9 +145,16 @@ var twemproxyThroughProxy = twemproxyMode{name: "through the proxy",
 		return []string{"--target", "redis://" + p.Addr, "--target-kind", "twemproxy", "--twemproxy-config", p.ConfigPath}
 	}}
 
-// twemproxyModes are the modes --twemproxy measures, each a row. A mode
-// that writes straight to the pool's servers is another entry here.
-var twemproxyModes = []twemproxyMode{twemproxyThroughProxy}
+// twemproxyDirect writes straight to the pool's servers, placing keys as
+// nutcracker does: no --target, the pool read from the config.
+var twemproxyDirect = twemproxyMode{name: "straight to the servers",
+	flags: "--target-kind twemproxy --twemproxy-config <nutcracker.yml>",
+	args: func(p *redistest.Nutcracker) []string {
+		return []string{"--target-kind", "twemproxy", "--twemproxy-config", p.ConfigPath}
+	}}
+
+// twemproxyModes are the modes --twemproxy measures, each a row.
+var twemproxyModes = []twemproxyMode{twemproxyDirect, twemproxyThroughProxy}
 
 func twemproxyKind(m twemproxyMode) targetKind {
 	return targetKind{name: twemproxyName(m),
