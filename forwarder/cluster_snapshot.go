@@ -34,9 +34,11 @@ var ErrClusterDB = errors.New("a cluster has database 0 only")
 // be written again.
 var ErrSlotsMoved = errors.New("the cluster target's slots moved during the snapshot (reshard or failover): the full sync starts over")
 
-// ClusterSnapshot writes a snapshot into a Redis Cluster: one pipelined
-// Standalone per master, each key sent to the master of its slot. Plain
-// strings go as SET (MSET would span slots).
+// ClusterSnapshot writes a snapshot into a Redis Cluster, or a twemproxy
+// pool written directly: one pipelined Standalone per master (server),
+// each key sent to the master of its slot (the server the pool places it
+// on). Plain strings go as SET in a cluster (MSET would span slots), as
+// MSET batches per server in a pool.
 type ClusterSnapshot struct {
 	cfg   ClusterConfig
 	slots shardMap
@@ -48,7 +50,9 @@ var _ SnapshotWriter = (*ClusterSnapshot)(nil)
 // DialClusterSnapshot reads the slot map and connects to every master.
 func DialClusterSnapshot(ctx context.Context, cfg ClusterConfig) (*ClusterSnapshot, error) {
 	cfg.Config = cfg.Config.withDefaults()
-	cfg.StringBatch = 1
+	if cfg.Pool == nil {
+		cfg.StringBatch = 1 // an MSET of keys in different slots is refused
+	}
 	m, err := loadShardMap(ctx, cfg)
 	if err != nil {
 		return nil, err
