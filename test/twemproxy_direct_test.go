@@ -282,6 +282,12 @@ func TestTwemproxyDirect(t *testing.T) {
 	if !strings.Contains(info, "sync_full:1\r") {
 		t.Errorf("the source saw more than one full sync:\n%s", info)
 	}
+	// replicant verify agrees, reading each key from its server.
+	v := startReplicant(t, "verify", "--source", url(src), "--target-kind", "twemproxy",
+		"--twemproxy-config", p.proxy.ConfigPath, "--ttl-tolerance", "32s")
+	if code := v.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("replicant verify exit status %d:\n%s", code, v.out.String())
+	}
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
