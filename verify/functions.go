@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // functionsComparable says whether both sides have functions (7.0+) and,
@@ -72,8 +74,8 @@ func libraries(ctx context.Context, c *redis.Client) (map[string]string, error) 
 	list, _ := reply.([]any)
 	libs := make(map[string]string, len(list))
 	for _, l := range list {
-		m := toMap(l)
-		libs[asString(m["library_name"])] = asString(m["engine"]) + "\n" + asString(m["library_code"])
+		m := redisreply.Map(l)
+		libs[redisreply.String(m["library_name"])] = redisreply.String(m["engine"]) + "\n" + redisreply.String(m["library_code"])
 	}
 	return libs, nil
 }

@@ -3,11 +3,12 @@ package verify
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // Read sizes. The first read of a batch takes headSize bytes of each
@@ -194,12 +195,12 @@ func (v *verifier) judgeMeta(s, d meta) (verdict, *pendingValue) {
 		if v.expiresSoon(s) {
 			return verdict{}, nil
 		}
-		return verdict{Missing, fmt.Sprintf("%s on source (ttl %s), not on target", s.typ, fmtTTL(s.pttl))}, nil
+		return verdict{Missing, fmt.Sprintf("%s on source (ttl %s), not on target", s.typ, redisreply.TTL(s.pttl))}, nil
 	case s.typ == "none":
 		if v.expiresSoon(d) || d.pttl >= 0 && d.pttl <= (v.cfg.TTLTolerance+v.cfg.ExpireMargin).Milliseconds() {
 			return verdict{}, nil
 		}
-		return verdict{Extra, fmt.Sprintf("%s on target (ttl %s), not on source", d.typ, fmtTTL(d.pttl))}, nil
+		return verdict{Extra, fmt.Sprintf("%s on target (ttl %s), not on source", d.typ, redisreply.TTL(d.pttl))}, nil
 	case s.typ != d.typ:
 		return verdict{Type, s.typ + " vs " + d.typ}, nil
 	}
@@ -226,7 +227,7 @@ func (v *verifier) ttlDiff(s, d int64) string {
 	case s >= 0 && d >= 0 && abs(s+v.cfg.ExpireMargin.Milliseconds()-d) <= v.cfg.TTLTolerance.Milliseconds():
 		return ""
 	}
-	return fmtTTL(s) + " vs " + fmtTTL(d)
+	return redisreply.TTL(s) + " vs " + redisreply.TTL(d)
 }
 
 // valueVerdict is a value difference, or a TTL one if the values agree.
@@ -257,13 +258,6 @@ func (v *verifier) compareStrings(ctx context.Context, p *pair, keys []string, s
 		out[pv.i] = valueVerdict(detail, pv)
 	}
 	return nil
-}
-
-func fmtTTL(ms int64) string {
-	if ms < 0 {
-		return "none"
-	}
-	return strconv.FormatInt(ms, 10) + "ms"
 }
 
 func abs(n int64) int64 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/replicant/replicant/internal/redisreply"
 	"github.com/replicant/replicant/twemproxy"
 )
 
@@ -257,7 +258,7 @@ func (s *side) connectPool(ctx context.Context) error {
 			return fmt.Errorf("INFO: %w", err)
 		}
 		mu.Lock()
-		versions[i] = infoField(info, "redis_version")
+		versions[i] = redisreply.InfoField(info, "redis_version")
 		mu.Unlock()
 		return nil
 	})

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // side is the source or the target: its clients, one per database for a
@@ -163,8 +165,8 @@ func (s *side) connect(ctx context.Context) error {
 	if err != nil {
 		return s.wrap("INFO", err)
 	}
-	s.version = infoField(info, "redis_version")
-	if s.ep.Kind == Standalone && s.auto && infoField(info, "cluster_enabled") == "1" {
+	s.version = redisreply.InfoField(info, "redis_version")
+	if s.ep.Kind == Standalone && s.auto && redisreply.InfoField(info, "cluster_enabled") == "1" {
 		_ = s.close()
 		s.ep.Kind = Cluster
 		return s.connect(ctx)
@@ -280,25 +282,7 @@ func (s *side) keyspace(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, s.wrap("INFO keyspace", err)
 	}
-	var dbs []int
-	for _, line := range strings.Split(info, "\n") {
-		name, _, ok := strings.Cut(strings.TrimSpace(line), ":")
-		n, err := strconv.Atoi(strings.TrimPrefix(name, "db"))
-		if ok && err == nil && strings.HasPrefix(name, "db") {
-			dbs = append(dbs, n)
-		}
-	}
-	return dbs, nil
-}
-
-// infoField returns the value of "name:value" in an INFO reply.
-func infoField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
+	return redisreply.KeyspaceDBs(info), nil
 }
 
 // atLeast7 reports a known version 7.0 or newer.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // streamInfoFields are the XINFO STREAM fields compared where both sides
@@ -107,16 +109,16 @@ func streamFrom(cmds [3]*redis.Cmd) (*streamHead, error) {
 		}
 	}
 	h := &streamHead{info: map[string]string{}}
-	for k, v := range toMap(cmds[0].Val()) {
-		h.info[k] = asString(v)
+	for k, v := range redisreply.Map(cmds[0].Val()) {
+		h.info[k] = redisreply.String(v)
 	}
 	list, _ := cmds[1].Val().([]any)
 	for _, g := range list {
-		m := toMap(g)
-		gr := &group{name: asString(m["name"]), fields: map[string]string{}}
+		m := redisreply.Map(g)
+		gr := &group{name: redisreply.String(m["name"]), fields: map[string]string{}}
 		for _, f := range groupFields {
 			if x, ok := m[f]; ok {
-				gr.fields[f] = asString(x)
+				gr.fields[f] = redisreply.String(x)
 			}
 		}
 		h.groups = append(h.groups, gr)
@@ -184,9 +186,9 @@ func entriesFrom(reply any) ([]entry, error) {
 		fields, _ := pair[1].([]any)
 		strs := make([]string, len(fields))
 		for i, f := range fields {
-			strs[i] = asString(f)
+			strs[i] = redisreply.String(f)
 		}
-		out = append(out, entry{id: asString(pair[0]), fields: strs})
+		out = append(out, entry{id: redisreply.String(pair[0]), fields: strs})
 	}
 	return out, nil
 }
@@ -196,8 +198,8 @@ func consumersFrom(reply any) []consumer {
 	list, _ := reply.([]any)
 	out := make([]consumer, 0, len(list))
 	for _, c := range list {
-		m := toMap(c)
-		out = append(out, consumer{name: asString(m["name"]), pending: asString(m["pending"])})
+		m := redisreply.Map(c)
+		out = append(out, consumer{name: redisreply.String(m["name"]), pending: redisreply.String(m["pending"])})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
@@ -210,7 +212,7 @@ func pendingFrom(reply any) []pendingEntry {
 	out := make([]pendingEntry, 0, len(list))
 	for _, row := range list {
 		if r, _ := row.([]any); len(r) >= 4 {
-			out = append(out, pendingEntry{asString(r[0]), asString(r[1]), asString(r[3])})
+			out = append(out, pendingEntry{redisreply.String(r[0]), redisreply.String(r[1]), redisreply.String(r[3])})
 		}
 	}
 	return out
@@ -427,33 +429,4 @@ func fmtFields(fields []string) string {
 		parts = append(parts, show(f))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// toMap reads a RESP2 flat [k, v, ...] array (or a RESP3 map).
-func toMap(reply any) map[string]any {
-	m := map[string]any{}
-	switch r := reply.(type) {
-	case map[any]any:
-		for k, v := range r {
-			m[asString(k)] = v
-		}
-	case []any:
-		for i := 0; i+1 < len(r); i += 2 {
-			m[asString(r[i])] = r[i+1]
-		}
-	}
-	return m
-}
-
-// asString renders a scalar reply; nil is "nil".
-func asString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "nil"
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return fmt.Sprint(v)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // ErrNoRedisCLI is returned by StartCluster when redis-cli, which creates
@@ -247,10 +249,10 @@ func (c *Cluster) unstable(ctx context.Context) (string, error) {
 		if err != nil {
 			return "CLUSTER INFO failed", err
 		}
-		if st := infoField(info, "cluster_state"); st != "ok" {
+		if st := redisreply.InfoField(info, "cluster_state"); st != "ok" {
 			return fmt.Sprintf("%s: cluster_state:%s", s.Addr, st), nil
 		}
-		if n := infoField(info, "cluster_known_nodes"); n != strconv.Itoa(len(c.nodes)) {
+		if n := redisreply.InfoField(info, "cluster_known_nodes"); n != strconv.Itoa(len(c.nodes)) {
 			return fmt.Sprintf("%s knows %s nodes", s.Addr, n), nil
 		}
 		m, err := c.slotMap(ctx, s)
@@ -283,8 +285,8 @@ func replicaLink(ctx context.Context, s *Server) (string, error) {
 	if err != nil {
 		return "INFO replication failed", err
 	}
-	if infoField(info, "role") == "slave" && infoField(info, "master_link_status") != "up" {
-		return fmt.Sprintf("replica %s: master link %s", s.Addr, infoField(info, "master_link_status")), nil
+	if redisreply.InfoField(info, "role") == "slave" && redisreply.InfoField(info, "master_link_status") != "up" {
+		return fmt.Sprintf("replica %s: master link %s", s.Addr, redisreply.InfoField(info, "master_link_status")), nil
 	}
 	return "", nil
 }
@@ -470,7 +472,7 @@ func (c *clusterComparer) otherDBs(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("redistest: INFO keyspace: %w", err)
 	}
-	for _, db := range keyspaceDBs(info) {
+	for _, db := range redisreply.KeyspaceDBs(info) {
 		if db != 0 {
 			c.add(Diff{DB: db, What: "source db not empty: a cluster has db 0 only"})
 		}

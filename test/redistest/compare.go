@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // Diff is one difference found between source and target.
@@ -291,25 +291,11 @@ func (c *comparer) ttlDiff(s, d int64) string {
 	case s < 0 && d < 0:
 		return ""
 	case s < 0 || d < 0:
-		return fmt.Sprintf("ttl %s vs %s", fmtTTL(s), fmtTTL(d))
-	case abs(s-d) > c.o.TTLTolerance.Milliseconds():
-		return fmt.Sprintf("ttl %s vs %s", fmtTTL(s), fmtTTL(d))
+		return fmt.Sprintf("ttl %s vs %s", redisreply.TTL(s), redisreply.TTL(d))
+	case max(s-d, d-s) > c.o.TTLTolerance.Milliseconds():
+		return fmt.Sprintf("ttl %s vs %s", redisreply.TTL(s), redisreply.TTL(d))
 	}
 	return ""
-}
-
-func fmtTTL(ms int64) string {
-	if ms < 0 {
-		return "none"
-	}
-	return strconv.FormatInt(ms, 10) + "ms"
-}
-
-func abs(n int64) int64 {
-	if n < 0 {
-		return -n
-	}
-	return n
 }
 
 // onBoth runs fn on src and dst concurrently.
@@ -341,7 +327,7 @@ func nonEmptyDBs(ctx context.Context, src, dst *Server) ([]int, error) {
 		return nil, fmt.Errorf("redistest: INFO keyspace: %w", err)
 	}
 	set := map[int]bool{}
-	for _, db := range append(keyspaceDBs(sk), keyspaceDBs(dk)...) {
+	for _, db := range append(redisreply.KeyspaceDBs(sk), redisreply.KeyspaceDBs(dk)...) {
 		set[db] = true
 	}
 	dbs := make([]int, 0, len(set))
@@ -350,18 +336,6 @@ func nonEmptyDBs(ctx context.Context, src, dst *Server) ([]int, error) {
 	}
 	sort.Ints(dbs)
 	return dbs, nil
-}
-
-// keyspaceDBs parses the "dbN:keys=..." lines of INFO keyspace.
-func keyspaceDBs(info string) []int {
-	var dbs []int
-	for _, line := range strings.Split(info, "\n") {
-		name, _, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if n, err := strconv.Atoi(strings.TrimPrefix(name, "db")); ok && err == nil && strings.HasPrefix(name, "db") {
-			dbs = append(dbs, n)
-		}
-	}
-	return dbs
 }
 
 // compareDigests adds a server-wide Diff when DEBUG DIGEST differs.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // ReplicaOf makes s a replica of master (REPLICAOF), passing master's client
@@ -54,9 +56,9 @@ func inSync(ctx context.Context, master, replica *Server) (bool, string, error) 
 	if err != nil {
 		return false, "", err
 	}
-	link := infoField(ri, "master_link_status")
-	mo, _ := strconv.ParseInt(infoField(mi, "master_repl_offset"), 10, 64)
-	ro, _ := strconv.ParseInt(infoField(ri, "master_repl_offset"), 10, 64)
+	link := redisreply.InfoField(ri, "master_link_status")
+	mo, _ := strconv.ParseInt(redisreply.InfoField(mi, "master_repl_offset"), 10, 64)
+	ro, _ := strconv.ParseInt(redisreply.InfoField(ri, "master_repl_offset"), 10, 64)
 	status := fmt.Sprintf("link %q, offsets %d vs %d", link, mo, ro)
 	return link == "up" && mo == ro, status, nil
 }

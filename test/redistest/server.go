@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // ErrNoBinary is returned by Start when no redis-server binary can be found.
@@ -259,7 +261,7 @@ func (s *Server) Version(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("redistest: INFO server: %w", err)
 	}
-	v := infoField(info, "redis_version")
+	v := redisreply.InfoField(info, "redis_version")
 	if v == "" {
 		return "", errors.New("redistest: INFO server has no redis_version")
 	}

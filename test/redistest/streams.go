@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // streamInfoFields are the XINFO STREAM fields compared, where present
@@ -35,7 +37,7 @@ func readStream(ctx context.Context, cl *redis.Client, key string) (value, error
 	if err != nil {
 		return nil, err
 	}
-	v = append(v, fieldItems("", toMap(info.Val()), streamInfoFields)...)
+	v = append(v, fieldItems("", redisreply.Map(info.Val()), streamInfoFields)...)
 	gv, err := groupItems(ctx, cl, key, groups.Val())
 	return append(v, gv...), err
 }
@@ -52,9 +54,9 @@ func entryItems(reply any) (value, error) {
 		fields, _ := pair[1].([]any)
 		strs := make([]string, len(fields))
 		for i, f := range fields {
-			strs[i] = asString(f)
+			strs[i] = redisreply.String(f)
 		}
-		v = append(v, item{name: "entry " + asString(pair[0]), val: fmt.Sprintf("%q", strs), shown: true})
+		v = append(v, item{name: "entry " + redisreply.String(pair[0]), val: fmt.Sprintf("%q", strs), shown: true})
 	}
 	return v, nil
 }
@@ -64,7 +66,7 @@ func fieldItems(prefix string, m map[string]any, names []string) value {
 	var v value
 	for _, n := range names {
 		if x, ok := m[n]; ok {
-			v = append(v, item{name: prefix + n, val: asString(x), shown: true, unknownOK: n == "entries-read"})
+			v = append(v, item{name: prefix + n, val: redisreply.String(x), shown: true, unknownOK: n == "entries-read"})
 		}
 	}
 	return v
@@ -75,16 +77,16 @@ func groupItems(ctx context.Context, cl *redis.Client, key string, reply any) (v
 	groups, _ := reply.([]any)
 	maps := make([]map[string]any, len(groups))
 	for i, g := range groups {
-		maps[i] = toMap(g)
+		maps[i] = redisreply.Map(g)
 	}
-	sort.Slice(maps, func(i, j int) bool { return asString(maps[i]["name"]) < asString(maps[j]["name"]) })
+	sort.Slice(maps, func(i, j int) bool { return redisreply.String(maps[i]["name"]) < redisreply.String(maps[j]["name"]) })
 	p := cl.Pipeline()
 	consumers := make([]*redis.Cmd, len(maps))
 	pending := make([]*redis.Cmd, len(maps))
 	for i, g := range maps {
-		name := asString(g["name"])
+		name := redisreply.String(g["name"])
 		consumers[i] = p.Do(ctx, "XINFO", "CONSUMERS", key, name)
-		n, _ := strconv.Atoi(asString(g["pending"]))
+		n, _ := strconv.Atoi(redisreply.String(g["pending"]))
 		pending[i] = p.Do(ctx, "XPENDING", key, name, "-", "+", max(n, 1))
 	}
 	if _, err := p.Exec(ctx); err != nil && len(maps) > 0 {
@@ -92,7 +94,7 @@ func groupItems(ctx context.Context, cl *redis.Client, key string, reply any) (v
 	}
 	var v value
 	for i, g := range maps {
-		prefix := "group " + strconv.Quote(asString(g["name"])) + " "
+		prefix := "group " + strconv.Quote(redisreply.String(g["name"])) + " "
 		v = append(v, item{name: prefix + "exists", shown: true})
 		v = append(v, fieldItems(prefix, g, groupFields)...)
 		v = append(v, consumerItems(prefix, consumers[i].Val())...)
@@ -106,9 +108,9 @@ func consumerItems(prefix string, reply any) value {
 	list, _ := reply.([]any)
 	v := make(value, 0, len(list))
 	for _, c := range list {
-		m := toMap(c)
-		name := prefix + "consumer " + strconv.Quote(asString(m["name"])) + " pending"
-		v = append(v, item{name: name, val: asString(m["pending"]), shown: true})
+		m := redisreply.Map(c)
+		name := prefix + "consumer " + strconv.Quote(redisreply.String(m["name"])) + " pending"
+		v = append(v, item{name: name, val: redisreply.String(m["pending"]), shown: true})
 	}
 	sort.Slice(v, func(i, j int) bool { return v[i].name < v[j].name })
 	return v
@@ -125,39 +127,10 @@ func pendingItems(prefix string, reply any) value {
 			continue
 		}
 		v = append(v, item{
-			name:  prefix + "pending entry " + asString(r[0]),
-			val:   fmt.Sprintf("consumer %q deliveries %s", asString(r[1]), asString(r[3])),
+			name:  prefix + "pending entry " + redisreply.String(r[0]),
+			val:   fmt.Sprintf("consumer %q deliveries %s", redisreply.String(r[1]), redisreply.String(r[3])),
 			shown: true,
 		})
 	}
 	return v
-}
-
-// toMap reads a RESP2 flat [k, v, ...] array or a RESP3 map.
-func toMap(reply any) map[string]any {
-	m := map[string]any{}
-	switch r := reply.(type) {
-	case map[any]any:
-		for k, v := range r {
-			m[asString(k)] = v
-		}
-	case []any:
-		for i := 0; i+1 < len(r); i += 2 {
-			m[asString(r[i])] = r[i+1]
-		}
-	}
-	return m
-}
-
-// asString renders a scalar reply; nil is "nil".
-func asString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "nil"
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return fmt.Sprint(v)
 }

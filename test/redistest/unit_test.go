@@ -3,16 +3,8 @@ package redistest
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 )
-
-func TestKeyspaceDBs(t *testing.T) {
-	info := "# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\ndb12:keys=1,expires=1,avg_ttl=5\r\n"
-	if got := keyspaceDBs(info); !reflect.DeepEqual(got, []int{0, 12}) {
-		t.Errorf("got %v", got)
-	}
-}
 
 func TestVersionAtLeast(t *testing.T) {
 	for _, c := range []struct {

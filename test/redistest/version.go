@@ -52,13 +52,3 @@ func versionAtLeast(v string, major, minor int) bool {
 	}
 	return ma > major || ma == major && mi >= minor
 }
-
-// infoField returns the value of "name:value" in an INFO reply, or "".
-func infoField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
