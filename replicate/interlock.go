@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/replicant/replicant/internal/redisreply"
 	"github.com/replicant/replicant/verify"
 )
 
@@ -420,7 +421,7 @@ func scanServer(ctx context.Context, o *redis.Options, visit func(db int, keys [
 	if err != nil {
 		return false, err
 	}
-	for _, db := range keyspaceDBs(info) {
+	for _, db := range redisreply.KeyspaceDBs(info) {
 		one := *o
 		one.DB = db
 		c := redis.NewClient(&one)

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // A full resync over an earlier copy must not leave behind keys the
@@ -147,7 +147,7 @@ func (s *replica) forEachTargetDB(ctx context.Context, fn func(db int, c redis.U
 	if err != nil {
 		return err
 	}
-	for _, db := range keyspaceDBs(info) {
+	for _, db := range redisreply.KeyspaceDBs(info) {
 		if len(s.sourceDBsOf(db)) == 0 {
 			continue
 		}
@@ -160,18 +160,6 @@ func (s *replica) forEachTargetDB(ctx context.Context, fn func(db int, c redis.U
 		}
 	}
 	return nil
-}
-
-// keyspaceDBs lists the databases of INFO keyspace ("db3:keys=...").
-func keyspaceDBs(info string) []int {
-	var dbs []int
-	for _, line := range strings.Split(info, "\n") {
-		name, _, ok := strings.Cut(line, ":")
-		if n, err := strconv.Atoi(strings.TrimPrefix(name, "db")); ok && err == nil && strings.HasPrefix(name, "db") {
-			dbs = append(dbs, n)
-		}
-	}
-	return dbs
 }
 
 // targetClientOptions are the options of a plain client of a standalone
