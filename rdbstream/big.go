@@ -240,14 +240,7 @@ func (d *Decoder) readScore(b *big) error {
 			}
 		}
 	}
-	switch {
-	case math.IsInf(f, 1):
-		b.arena = append(b.arena, "+inf"...)
-	case math.IsInf(f, -1):
-		b.arena = append(b.arena, "-inf"...)
-	default:
-		b.arena = strconv.AppendFloat(b.arena, f, 'g', -1, 64)
-	}
+	b.arena = AppendScore(b.arena, f)
 	b.ends = append(b.ends, len(b.arena))
 	return nil
 }

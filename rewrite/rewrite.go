@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 
@@ -331,13 +330,7 @@ func (e *emitter) zset(z *model.ZSetObject) error {
 
 // formatScore spells a score so that ZADD reads back the same float64.
 func formatScore(f float64) []byte {
-	switch {
-	case math.IsInf(f, 1):
-		return []byte("+inf")
-	case math.IsInf(f, -1):
-		return []byte("-inf")
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	return rdbstream.AppendScore(nil, f)
 }
 
 // RDB value types of the big values Big rebuilds.
