@@ -129,9 +129,13 @@ func parseLen(b []byte, max int) (int, error) {
 
 // ReadCommand reads one command: an array of bulk strings. It returns the
 // arguments and the number of bytes the command took on the wire. The
-// argument slices alias the Reader's memory and are valid until the next
-// call; copy what you keep.
+// argument slices alias the Reader's memory (its read buffer, when the
+// command was whole in it) and are valid until the next read from the
+// Reader or its bufio.Reader; copy what you keep.
 func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
+	if args, size, ok := r.commandBuffered(); ok {
+		return args, size, nil
+	}
 	start := r.n
 	line, err := r.readLine()
 	if err != nil {
@@ -165,6 +169,56 @@ func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
 		r.arena = nil // do not keep a huge buffer after a huge command
 	}
 	return r.args, int(r.n - start), nil
+}
+
+// commandBuffered parses one command wholly held in the read buffer,
+// without copying: the arguments alias the buffer, which the bufio.Reader
+// keeps as it is until the next read from it. ok is false, and nothing is
+// consumed, when the buffer holds less than a whole command or anything
+// the slow path must judge (a protocol error, a limit): ReadCommand then
+// reads it as before, with the same errors.
+func (r *Reader) commandBuffered() (args [][]byte, size int, ok bool) {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	count, i, ok := fastLen(buf, 0, '*', r.MaxArray)
+	if !ok {
+		return nil, 0, false
+	}
+	r.args = r.args[:0]
+	for ; count > 0; count-- {
+		var n int
+		if n, i, ok = fastLen(buf, i, '$', r.MaxBulk); !ok || len(buf)-i < n+2 {
+			return nil, 0, false
+		}
+		if buf[i+n] != '\r' || buf[i+n+1] != '\n' {
+			return nil, 0, false
+		}
+		r.args = append(r.args, buf[i:i+n:i+n])
+		i += n + 2
+	}
+	r.br.Discard(i)
+	r.n += int64(i)
+	return r.args, i, true
+}
+
+// fastLen parses the line "<prefix><len>\r\n" at buf[i:], as parseLen
+// does but accepting no -1, and returns the length and where the line
+// ends. ok is false for a line not whole in buf, or anything unusual.
+func fastLen(buf []byte, i int, prefix byte, max int) (n, next int, ok bool) {
+	if i >= len(buf) || buf[i] != prefix {
+		return 0, 0, false
+	}
+	j := i + 1
+	for ; j < len(buf) && j-i <= 11 && buf[j] >= '0' && buf[j] <= '9'; j++ {
+		n = n*10 + int(buf[j]-'0')
+	}
+	digits := j - i - 1
+	if digits == 0 || digits > 10 || (buf[i+1] == '0' && digits > 1) || n > max {
+		return 0, 0, false
+	}
+	if j+1 >= len(buf) || buf[j] != '\r' || buf[j+1] != '\n' {
+		return 0, 0, false
+	}
+	return n, j + 2, true
 }
 
 // readBulkInto reads one "$len\r\n<bytes>\r\n" and appends the bytes to the arena.

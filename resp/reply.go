@@ -73,6 +73,9 @@ func (r *Reply) String() string {
 	case Integer:
 		return strconv.FormatInt(r.Int, 10)
 	case Array, Map, Set, Push, Attribute:
+		if r.Elems == nil { // read by ReadHead or ReadStatus: Int counts them
+			return fmt.Sprintf("%d elements", r.Int)
+		}
 		return fmt.Sprintf("%d elements", len(r.Elems))
 	}
 	return string(truncate(r.Str))
@@ -168,6 +171,172 @@ func (r *Reader) readAggregate(rep *Reply, body []byte, depth int) error {
 			return err
 		}
 		rep.Elems = append(rep.Elems, e)
+	}
+	return nil
+}
+
+// ReadStatus reads one reply as ReadReply does but keeps only its outcome,
+// and allocates nothing unless the reply is an error: Str is set for an
+// error (and a simple string or number line, aliasing the read buffer:
+// valid until the next read), Int for an integer and for an aggregate its
+// element count; the bytes of bulk strings and the elements of aggregates
+// are read and dropped. For replies whose content does not matter, only
+// whether they are errors (the replies inside an EXEC).
+func (r *Reader) ReadStatus() (Reply, error) {
+	rep, err := r.ReadHead()
+	if err != nil || !rep.Aggregate() || rep.IsNil {
+		return rep, err
+	}
+	return rep, r.skipElems(rep.Int, 1)
+}
+
+// ReadHead is ReadStatus that stops after an aggregate's first line: Int
+// says how many replies follow as its elements (pairs counted twice), for
+// the caller to read, each with ReadStatus. Any other reply is read whole.
+func (r *Reader) ReadHead() (Reply, error) { return r.readHead(0) }
+
+func (r *Reader) readHead(depth int) (Reply, error) {
+	if depth > maxDepth {
+		return Reply{}, protoErr("reply nested deeper than %d", maxDepth)
+	}
+	line, err := r.readLine()
+	if err != nil {
+		if depth > 0 {
+			err = noEOF(err)
+		}
+		return Reply{}, err
+	}
+	if len(line) == 0 {
+		return Reply{}, protoErr("empty reply line")
+	}
+	rep := Reply{Kind: Kind(line[0])}
+	body := line[1:]
+	switch rep.Kind {
+	case Error:
+		rep.Str = append([]byte(nil), body...)
+	case SimpleString, Double, BigNumber, Boolean:
+		rep.Str = body
+	case Null:
+		rep.IsNil = true
+	case Integer:
+		if rep.Int, err = parseInt(body); err != nil {
+			return Reply{}, err
+		}
+	case BulkError:
+		err = r.readBulkReply(&rep, body)
+	case BulkString, Verbatim:
+		err = r.skipBulk(&rep, body)
+	case Array, Set, Push, Map, Attribute:
+		err = r.headAggregate(&rep, body)
+	default:
+		return Reply{}, protoErr("unknown reply type %s", quote(line))
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	if rep.Kind == Attribute { // out-of-band metadata: the reply follows it
+		if err := r.skipElems(rep.Int, depth+1); err != nil {
+			return Reply{}, err
+		}
+		return r.readHead(depth)
+	}
+	return rep, nil
+}
+
+// Aggregate reports an array, set, push, map or attribute reply.
+func (rep *Reply) Aggregate() bool {
+	switch rep.Kind {
+	case Array, Set, Push, Map, Attribute:
+		return true
+	}
+	return false
+}
+
+// parseInt parses an integer reply's text without allocating.
+func parseInt(b []byte) (int64, error) {
+	neg := len(b) > 0 && b[0] == '-'
+	d := b
+	if neg {
+		d = b[1:]
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			n = -1
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(d) == 0 || len(d) > 18 || n < 0 { // rare: strconv judges
+		n, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil {
+			return 0, protoErr("bad integer %s", quote(b))
+		}
+		return n, nil
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+// skipBulk reads and drops a bulk reply's bytes.
+func (r *Reader) skipBulk(rep *Reply, body []byte) error {
+	n, err := parseLen(body, r.MaxBulk)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		rep.IsNil = true
+		return nil
+	}
+	if _, err := r.br.Discard(n); err != nil {
+		return noEOF(err)
+	}
+	crlf, err := r.br.Peek(2)
+	if err != nil {
+		return noEOF(err)
+	}
+	if crlf[0] != '\r' || crlf[1] != '\n' {
+		return protoErr("bulk reply not followed by CRLF")
+	}
+	r.br.Discard(2)
+	r.n += int64(n + 2)
+	return nil
+}
+
+// headAggregate parses an aggregate's first line into rep.Int.
+func (r *Reader) headAggregate(rep *Reply, body []byte) error {
+	n, err := parseLen(body, r.MaxArray)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		rep.IsNil = true
+		return nil
+	}
+	if rep.Kind == Map || rep.Kind == Attribute {
+		if 2*n > r.MaxArray {
+			return protoErr("map of %d pairs over the limit", n)
+		}
+		n *= 2
+	}
+	rep.Int = int64(n)
+	return nil
+}
+
+// skipElems reads and drops n replies nested at depth.
+func (r *Reader) skipElems(n int64, depth int) error {
+	for ; n > 0; n-- {
+		e, err := r.readHead(depth)
+		if err != nil {
+			return err
+		}
+		if e.Aggregate() && !e.IsNil {
+			if err := r.skipElems(e.Int, depth+1); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -40,6 +40,12 @@ func AppendBulkInt(dst []byte, n int64) []byte {
 }
 
 func appendHeader(dst []byte, prefix byte, n int) []byte {
+	switch { // most arguments and arrays are short: no strconv
+	case uint(n) < 10:
+		return append(dst, prefix, byte('0'+n), '\r', '\n')
+	case uint(n) < 100:
+		return append(dst, prefix, byte('0'+n/10), byte('0'+n%10), '\r', '\n')
+	}
 	dst = append(dst, prefix)
 	dst = strconv.AppendInt(dst, int64(n), 10)
 	return append(dst, '\r', '\n')
