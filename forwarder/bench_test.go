@@ -88,8 +88,9 @@ func BenchmarkTxnBatches(b *testing.B) {
 			}
 			defer tx.Close()
 			incr := [][]byte{[]byte("INCR"), []byte("n")}
+			b.ReportAllocs()
 			b.ResetTimer()
-			start, cpu0 := time.Now(), dst.cpuTime()
+			start, cpu0, self0 := time.Now(), dst.cpuTime(), selfCPU()
 			for i := 0; i < b.N; {
 				tx.Begin(0)
 				for end := min(i+size, b.N); i < end; i++ {
@@ -107,6 +108,7 @@ func BenchmarkTxnBatches(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cmds/s")
+			b.ReportMetric(float64(selfCPU()-self0)/float64(b.N), "client-cpu-ns/cmd")
 			if cpu0 >= 0 {
 				b.ReportMetric(float64((dst.cpuTime()-cpu0).Microseconds())/float64(b.N), "target-cpu-us/cmd")
 			}

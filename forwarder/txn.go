@@ -49,7 +49,10 @@ type Txn struct {
 
 	cur     *txnBatch
 	batches chan *txnBatch // committed, awaiting EXEC's reply; bounds the pipeline
+	free    chan *txnBatch // answered, for Begin to reuse
 	idle    sync.WaitGroup // one per batch in flight
+	pending atomic.Int32   // batches in flight
+	answer  chan struct{}  // a token after each batch answered (or given up)
 
 	checkpoint Checkpoint
 	found      bool // the key exists
@@ -80,6 +83,13 @@ type Checkpoint struct {
 // String encodes the checkpoint as stored: "<replid> <offset> <db>".
 func (c Checkpoint) String() string {
 	return c.ReplID + " " + strconv.FormatInt(c.Offset, 10) + " " + strconv.Itoa(c.DB)
+}
+
+// appendTo appends what String returns.
+func (c Checkpoint) appendTo(b []byte) []byte {
+	b = append(append(b, c.ReplID...), ' ')
+	b = append(strconv.AppendInt(b, c.Offset, 10), ' ')
+	return strconv.AppendInt(b, int64(c.DB), 10)
 }
 
 // AbortError is a batch the target refused whole (EXECABORT): nothing of it
@@ -116,7 +126,24 @@ type txnBatch struct {
 	starts []int   // where each of the caller's commands starts in buf
 	offs   []int64 // the stream offset just after each
 	end    int64
+	errs   []queuedError // the error replies to MULTI's queued commands
 }
+
+// queuedError is the error reply to the i-th command queued in a batch's
+// MULTI: 0 is SELECT db, 1 to len(starts) the caller's commands, then
+// SELECT 0 and SET.
+type queuedError struct {
+	i   int
+	rep resp.Reply
+}
+
+// Batch buffers are reused: one of batchBufSize to start, and one grown
+// past maxKeptBatch (a huge command) is not kept.
+const (
+	batchBufSize = 64 << 10
+	maxKeptBatch = 4 << 20
+	maxBatches   = 16 // batches committed and not yet answered
+)
 
 // DialTxn connects, authenticates and reads the checkpoint key (in db 0).
 func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
@@ -128,7 +155,9 @@ func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
 	t := &Txn{
 		addr: cfg.Addr, key: []byte(key), conn: conn, rd: rd,
 		log:     cfg.Logger.With().Str("target", cfg.Addr).Logger(),
-		batches: make(chan *txnBatch, 16),
+		batches: make(chan *txnBatch, maxBatches),
+		free:    make(chan *txnBatch, maxBatches+1),
+		answer:  make(chan struct{}, 1),
 		dead:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -196,7 +225,13 @@ func (t *Txn) Checkpoint() (cp Checkpoint, found, ok bool) { return t.checkpoint
 
 // Begin starts a batch whose first command runs in db.
 func (t *Txn) Begin(db int) {
-	b := &txnBatch{buf: make([]byte, 0, 4096)}
+	var b *txnBatch
+	select {
+	case b = <-t.free:
+		b.buf, b.starts, b.offs, b.errs = b.buf[:0], b.starts[:0], b.offs[:0], b.errs[:0]
+	default:
+		b = &txnBatch{buf: make([]byte, 0, batchBufSize)}
+	}
 	b.buf = resp.AppendCommand(b.buf, []byte("WATCH"), t.key)
 	b.buf = resp.AppendCommand(b.buf, []byte("EVAL"), fenceScript, []byte("1"), t.key, t.prev)
 	b.buf = resp.AppendCommandString(b.buf, "MULTI")
@@ -234,21 +269,22 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 	b := t.cur
 	t.cur = nil
 	b.end = cp.Offset
-	val := marker
-	if val == "" {
-		val = cp.String()
+	if marker != "" { // t.prev: what the next batch's fence expects
+		t.prev = append(t.prev[:0], marker...)
+	} else {
+		t.prev = cp.appendTo(t.prev[:0])
 	}
 	b.buf = resp.AppendCommandString(b.buf, "SELECT", "0")
-	b.buf = resp.AppendCommand(b.buf, []byte("SET"), t.key, []byte(val))
+	b.buf = resp.AppendCommand(b.buf, []byte("SET"), t.key, t.prev)
 	b.buf = resp.AppendCommandString(b.buf, "EXEC")
-	t.prev = []byte(val) // what the next batch's fence expects
 	t.sending.Add(1)
 	defer t.sending.Add(-1)
 	t.idle.Add(1)
+	t.pending.Add(1)
 	select {
 	case t.batches <- b:
 	case <-t.dead:
-		t.idle.Done()
+		t.answered()
 		return t.err
 	}
 	if _, err := t.conn.Write(b.buf); err != nil {
@@ -257,6 +293,24 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 	}
 	return nil
 }
+
+// answered counts a batch as no longer in flight.
+func (t *Txn) answered() {
+	t.pending.Add(-1)
+	t.idle.Done()
+	select {
+	case t.answer <- struct{}{}:
+	default:
+	}
+}
+
+// Pending returns how many committed batches are not answered yet.
+func (t *Txn) Pending() int { return int(t.pending.Load()) }
+
+// Answered receives a token after a batch is answered: a caller holding
+// back a batch while another is in flight (Pending above 0) waits on it.
+// A token may be stale: check Pending again.
+func (t *Txn) Answered() <-chan struct{} { return t.answer }
 
 // Drain waits until every committed batch is answered.
 func (t *Txn) Drain(ctx context.Context) error {
@@ -341,7 +395,7 @@ func (t *Txn) readLoop() {
 		for {
 			select {
 			case <-t.batches:
-				t.idle.Done()
+				t.answered()
 			default:
 				return
 			}
@@ -359,7 +413,8 @@ func (t *Txn) readLoop() {
 		if err != nil {
 			t.fail(err) // before Done: a Drain that wakes must see the error
 		}
-		t.idle.Done()
+		t.recycle(b)
+		t.answered()
 		var ae *AbortError
 		switch {
 		case errors.As(err, &ae):
@@ -371,13 +426,29 @@ func (t *Txn) readLoop() {
 	}
 }
 
+// recycle hands an answered batch back to Begin. Commit has written it
+// whole by then: the reader reads its replies after Commit queued it, and
+// Begin, which takes it back, runs on Commit's goroutine.
+func (t *Txn) recycle(b *txnBatch) {
+	if cap(b.buf) > maxKeptBatch {
+		return
+	}
+	clear(b.errs) // the error texts are not kept alive
+	b.errs = b.errs[:0]
+	select {
+	case t.free <- b:
+	default:
+	}
+}
+
 // drain reads the replies of the batches written before the Txn failed,
 // and of one a Commit still writing adds, until none is left. lost says a
 // batch before them was not applied: none of them may be.
 func (t *Txn) drain(lost bool) {
 	drainInFlight(t.batches, &t.sending, func(b *txnBatch) error {
 		err := t.readBatch(b)
-		t.idle.Done()
+		t.recycle(b)
+		t.answered()
 		if err == nil && lost {
 			t.diverged.Store(true)
 			t.log.Error().Int64("offset", b.end).Msg("target applied a batch after one it did not: " + ErrDiverged.Error())
@@ -411,35 +482,44 @@ func drainInFlight[T any](queue chan T, sending *atomic.Int32, read func(T) erro
 }
 
 // readBatch reads the replies of WATCH, of the fence, of MULTI, one QUEUED
-// (or error) per queued command, then EXEC's.
+// (or error) per queued command, then EXEC's. Only the outcome of each is
+// kept (resp.ReadStatus): an error's text, nothing for a success.
 func (t *Txn) readBatch(b *txnBatch) error {
 	fenced, err := t.readFence()
 	if err != nil {
 		return err
 	}
 	n := len(b.starts) + 3 // SELECT db, the commands, SELECT 0, SET
-	var queued []resp.Reply
-	for i := 0; i < n+1; i++ {
-		rep, err := t.rd.ReadReply()
+	for i := -1; i < n; i++ {
+		rep, err := t.rd.ReadStatus()
 		if err != nil {
-			return fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+			return t.lost(err)
 		}
-		if i == 0 {
-			if err := rep.Err(); err != nil {
-				return fmt.Errorf("forwarder: target %s: MULTI refused: %w", t.addr, err)
-			}
+		if !isError(&rep) {
 			continue
 		}
-		queued = append(queued, rep)
+		if i < 0 {
+			return fmt.Errorf("forwarder: target %s: MULTI refused: %w", t.addr, rep.Err())
+		}
+		b.errs = append(b.errs, queuedError{i, rep})
 	}
-	exec, err := t.rd.ReadReply()
+	exec, err := t.rd.ReadHead()
 	if err != nil {
-		return fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+		return t.lost(err)
 	}
 	if exec.Kind == resp.Array && !exec.IsNil {
-		t.results(b, exec.Elems)
+		if err := t.results(b, exec.Int); err != nil {
+			return err
+		}
 		t.applied.Store(b.end)
 		return nil
+	}
+	if exec.Aggregate() && !exec.IsNil { // not EXEC's: read it to stay in step
+		for range exec.Int {
+			if _, err := t.rd.ReadStatus(); err != nil {
+				return t.lost(err)
+			}
+		}
 	}
 	if exec.IsNil { // WATCH fired: the fence, or a write to the key in between
 		if !fenced {
@@ -447,8 +527,14 @@ func (t *Txn) readBatch(b *txnBatch) error {
 		}
 		return &AbortError{Transient: true, Fenced: true}
 	}
-	return t.aborted(b, queued[:n], &exec)
+	return t.aborted(b, &exec)
 }
+
+func (t *Txn) lost(err error) error {
+	return fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err))
+}
+
+func isError(rep *resp.Reply) bool { return rep.Kind == resp.Error || rep.Kind == resp.BulkError }
 
 // fenceScript touches the watched checkpoint key (KEYS[1]) unless it holds
 // ARGV[1], what the batches sent before this one wrote: then EXEC discards
@@ -488,20 +574,30 @@ func (t *Txn) readFence() (fenced bool, err error) {
 	return fenced, nil
 }
 
-// results counts and logs the outcome of each of the caller's commands.
-func (t *Txn) results(b *txnBatch, elems []resp.Reply) {
-	for i := range b.starts {
-		if i+1 >= len(elems) {
-			break
+// results reads the n replies of EXEC's array, and counts and logs the
+// outcome of each of the caller's commands.
+func (t *Txn) results(b *txnBatch, n int64) error {
+	var applied, refused int64
+	for i := range n {
+		rep, err := t.rd.ReadStatus()
+		if err != nil {
+			return t.lost(err)
 		}
-		if err := elems[i+1].Err(); err != nil {
-			t.errors.Add(1)
-			t.log.Warn().Str("cmd", t.label(b, i).String()).Str("error", err.Error()).
-				Int64("offset", b.offs[i]).Msg("target refused a command")
+		c := int(i) - 1 // the first reply is SELECT's
+		if c < 0 || c >= len(b.starts) {
 			continue
 		}
-		t.commands.Add(1)
+		if !isError(&rep) {
+			applied++
+			continue
+		}
+		refused++
+		t.log.Warn().Str("cmd", t.label(b, c).String()).Str("error", rep.Err().Error()).
+			Int64("offset", b.offs[c]).Msg("target refused a command")
 	}
+	t.commands.Add(applied)
+	t.errors.Add(refused)
+	return nil
 }
 
 func (t *Txn) label(b *txnBatch, i int) label {
@@ -513,13 +609,10 @@ func (t *Txn) label(b *txnBatch, i int) label {
 }
 
 // aborted builds the AbortError of a batch the target discarded.
-func (t *Txn) aborted(b *txnBatch, queued []resp.Reply, exec *resp.Reply) error {
+func (t *Txn) aborted(b *txnBatch, exec *resp.Reply) error {
 	ae := &AbortError{Transient: true, Refused: map[int64]string{}}
-	for i, rep := range queued {
-		err := rep.Err()
-		if err == nil {
-			continue
-		}
+	for _, q := range b.errs {
+		i, err := q.i, q.rep.Err()
 		var se *resp.ServerError
 		if errors.As(err, &se) && transient(se.Prefix()) && ae.Cause == "" {
 			ae.Cause = se.Msg
