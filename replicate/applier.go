@@ -262,8 +262,17 @@ func (a *applier) applyFrom(ctx context.Context, t forwarder.StreamWriter, cp fo
 	defer r.Close()
 	rd := resp.NewReader(r, 256<<10)
 	b := batcher{a: a, t: t, off: cp.Offset, db: cp.DB}
+	b.hold, _ = t.(holder)
 	for {
-		if b.due(rd.Buffered().Buffered() == 0 && r.Available() == 0) {
+		idle := rd.Buffered().Buffered() == 0 && r.Available() == 0
+		if b.holds(idle) && ctx.Err() == nil {
+			select { // what comes meanwhile is read at once after
+			case <-b.hold.Answered():
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if b.due(idle) {
 			if err := b.commit(); err != nil {
 				return err
 			}
@@ -290,6 +299,14 @@ func (a *applier) applyFrom(ctx context.Context, t forwarder.StreamWriter, cp fo
 	}
 }
 
+// holder is a stream writer that tells when its batches are answered
+// (forwarder.Txn): the batcher holds an idle batch back while another is in
+// flight.
+type holder interface {
+	Pending() int
+	Answered() <-chan struct{}
+}
+
 // batcher groups stream commands into checkpointed transactions.
 type batcher struct {
 	a       *applier
@@ -300,6 +317,19 @@ type batcher struct {
 	n       int
 	inMulti bool // inside MULTI ... EXEC of the source
 	trimmed time.Time
+	hold    holder // t, when it tells of its batches in flight
+}
+
+// holds says a batch that is due only because the stream is idle waits
+// instead: another batch is in flight, and this one is sent once the
+// target answers that one, with what of the stream came meanwhile. The
+// target runs batches in order, so this one would not run sooner; under
+// load batches grow, and their fixed cost (the fence, the checkpoint, a
+// write and a read on the target, a read of the spool, a wake-up) is
+// shared by more commands. When the stream is quiet nothing is in flight
+// and nothing waits. A batch at its size bounds never waits.
+func (b *batcher) holds(idle bool) bool {
+	return idle && b.hold != nil && !b.due(false) && b.due(true) && b.hold.Pending() > 0
 }
 
 func (b *batcher) due(idle bool) bool {

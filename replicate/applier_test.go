@@ -128,3 +128,43 @@ func TestBatcherSkipsRefused(t *testing.T) {
 		t.Errorf("offset %d, want 30", b.off)
 	}
 }
+
+// holding is a recorder that tells of batches in flight.
+type holding struct {
+	recorder
+	pending int
+}
+
+func (h *holding) Pending() int              { return h.pending }
+func (h *holding) Answered() <-chan struct{} { return nil }
+
+// TestBatcherHoldsWhileInFlight: an idle batch waits while another is in
+// flight, but not when none is, not at its size bounds, and never when the
+// stream has more to read.
+func TestBatcherHoldsWhileInFlight(t *testing.T) {
+	s := testReplica(t, Config{})
+	h := &holding{}
+	b := batcher{a: &applier{s: s}, t: h, hold: h, trimmed: time.Now()}
+	if b.holds(true) {
+		t.Fatal("holds with no batch begun")
+	}
+	b.add(cmd("SET", "k", "v"), 10)
+	h.pending = 1
+	if !b.holds(true) || b.holds(false) {
+		t.Fatalf("idle: holds %v; not idle: holds %v", b.holds(true), b.holds(false))
+	}
+	h.pending = 0
+	if b.holds(true) || !b.due(true) {
+		t.Fatal("held with nothing in flight")
+	}
+	h.pending = 1
+	b.n = batchMaxCommands
+	if b.holds(true) || !b.due(true) {
+		t.Fatal("held at its size bound")
+	}
+	b.n = 1
+	b.add(cmd("MULTI"), 20)
+	if b.holds(true) || b.due(true) {
+		t.Fatal("inside MULTI: neither held nor due, read on")
+	}
+}
