@@ -388,6 +388,11 @@ func isFlush(args [][]byte) bool {
 // and the checkpoint after it comes with the next batch. A crash in
 // between replays the sweep, which is harmless.
 func (b *batcher) sweep(ctx context.Context, size int) error {
+	if b.inMulti {
+		// The sweep is not a command of the batch: the source's
+		// transaction is applied in two parts, around it.
+		b.a.s.log.Warn().Int64("offset", b.off).Msg("a FLUSHALL or FLUSHDB inside a transaction of one shard of a cluster source: the transaction is applied in two parts, before and after the removal of the shard's keys")
+	}
 	if b.open {
 		if err := b.commit(); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/resp"
@@ -232,3 +235,26 @@ func TestSkipRefused(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestBatcherFlushInsideMultiOfShard: a FLUSHALL inside a transaction of a
+// shard cannot be applied with it (the sweep is not a command of the
+// batch): what came before it is committed, and the split is logged.
+func TestBatcherFlushInsideMultiOfShard(t *testing.T) {
+	s := testReplica(t, Config{})
+	var logged bytes.Buffer
+	s.log = zerolog.New(&logged)
+	s.shard = &shard{slots: make([]bool, forwarder.SlotCount)}
+	s.targetKind = KindTwemproxy
+	ends := spoolStream(t, s, []string{"MULTI"}, []string{"SET", "a", "1"}, []string{"FLUSHALL"}, []string{"EXEC"})
+	w := newBatchWriter()
+	err := replay(t, s, w, forwarder.Checkpoint{ReplID: "id1", Offset: 1000}, 2)
+	if err == nil || !strings.Contains(err.Error(), "cannot be scanned") {
+		t.Fatalf("applyFrom: %v, want the sweep's error", err)
+	}
+	if len(w.commits) != 1 || w.commits[0].Offset != ends[1] {
+		t.Errorf("commits %+v, want one at %d (before the flush)", w.commits, ends[1])
+	}
+	if !strings.Contains(logged.String(), "applied in two parts") {
+		t.Errorf("the split of the transaction is not logged: %s", logged.String())
+	}
+}
