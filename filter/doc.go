@@ -4,7 +4,9 @@
 // flags of "replicant sync" (--db, --skip-db, --key, --skip-key,
 // --skip-command, --db-map) and asks it about every snapshot key
 // (KeepKey, MapDB) and every command of the live stream (Command), so
-// that both obey the same rules.
+// that both obey the same rules. DBList, Names, Patterns and DBMap are
+// the text forms of Config's fields (each a repeatable flag.Value), and
+// IsCommand checks the names of DenyCommands.
 //
 // # Rules
 //

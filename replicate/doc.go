@@ -18,6 +18,11 @@
 // moves the clients over, and Shutdown stops Run cleanly. Provider serves
 // a Syncer on the admin endpoint and metrics of package admin.
 //
+// ParseURL reads an Endpoint from a redis://, rediss:// or redis+cluster://
+// URL, as the command line takes them. ProgressMeter and ProgressLines
+// turn Config.OnSnapshot's readings into the progress line cmd/replicant
+// shows on a terminal.
+//
 // # The life of a session
 //
 // Resume point. Run first opens the state dir (Config.StateDir: the spool

@@ -65,11 +65,11 @@ func TestConfigFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			if o.Source != "redis://:pw@127.0.0.1:7001" || o.Target != "redis://127.0.0.1:7002" ||
-				o.Window != 64 || o.ExpireMargin != 30*time.Second || !o.TLS.Insecure ||
-				o.SpoolMax != 1e9 || o.HeartbeatKey != "" {
+				o.Engine.Window != 64 || o.Engine.ExpireMargin != 30*time.Second || !o.TLS.Insecure ||
+				o.Engine.SpoolMax != 1e9 || o.Engine.HeartbeatKey != "" {
 				t.Fatalf("options from %s: %+v", c.name, o)
 			}
-			if o.CheckpointKey != "replicant:checkpoint" || o.RetryMax != 30*time.Second {
+			if o.Engine.CheckpointKey != "replicant:checkpoint" || o.Engine.RetryMax != 30*time.Second {
 				t.Fatalf("defaults lost: %+v", o)
 			}
 		})
@@ -84,19 +84,19 @@ func TestConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Window != 30 || o.ExpireMargin != 20*time.Second || o.RetryMax != 10*time.Second ||
-		o.Source != "redis://file:1" || o.ConnectTimeout != 5*time.Second {
+	if o.Engine.Window != 30 || o.Engine.ExpireMargin != 20*time.Second || o.Engine.RetryMax != 10*time.Second ||
+		o.Source != "redis://file:1" || o.Engine.ConnectTimeout != 5*time.Second {
 		t.Fatalf("got window %d (want flag's 30), expire-margin %v (env's 20s), retry-max %v (file's 10s), source %q (file's), connect-timeout %v (default 5s)",
-			o.Window, o.ExpireMargin, o.RetryMax, o.Source, o.ConnectTimeout)
+			o.Engine.Window, o.Engine.ExpireMargin, o.Engine.RetryMax, o.Source, o.Engine.ConnectTimeout)
 	}
 	// --config on the command line wins over REPLICANT_CONFIG.
 	other := writeFile(t, "d.toml", "retry-max = \"40s\"\n")
-	if o, err = parseSync(t, []string{"--config", other}, env); err != nil || o.RetryMax != 40*time.Second {
-		t.Fatalf("retry-max %v, err %v; want the --config file's 40s", o.RetryMax, err)
+	if o, err = parseSync(t, []string{"--config", other}, env); err != nil || o.Engine.RetryMax != 40*time.Second {
+		t.Fatalf("retry-max %v, err %v; want the --config file's 40s", o.Engine.RetryMax, err)
 	}
 	// An empty variable is a value: it turns the heartbeat off.
-	if o, err = parseSync(t, nil, []string{"REPLICANT_HEARTBEAT_KEY="}); err != nil || o.HeartbeatKey != "" {
-		t.Fatalf("heartbeat-key %q, err %v; want empty", o.HeartbeatKey, err)
+	if o, err = parseSync(t, nil, []string{"REPLICANT_HEARTBEAT_KEY="}); err != nil || o.Engine.HeartbeatKey != "" {
+		t.Fatalf("heartbeat-key %q, err %v; want empty", o.Engine.HeartbeatKey, err)
 	}
 }
 
@@ -122,21 +122,21 @@ func TestConfigRepeatable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual([]int(o.DBs), []int{0, 2}) || !reflect.DeepEqual([]string(o.SkipPrefixes), []string{"a:", "b,c:"}) {
-			t.Fatalf("%s: db %v, skip-prefix %q", file, o.DBs, o.SkipPrefixes)
+		if !reflect.DeepEqual(o.Compare.DBs, []int{0, 2}) || !reflect.DeepEqual(o.Compare.SkipKeys, []string{"a:", "b,c:"}) {
+			t.Fatalf("%s: db %v, skip-prefix %q", file, o.Compare.DBs, o.Compare.SkipKeys)
 		}
 		// sample from the file implies --mode sample, as on the command line.
-		if m, err := o.mode(fs); err != nil || m != verify.Sample || o.Sample != 50 {
-			t.Fatalf("%s: mode %v sample %d err %v", file, m, o.Sample, err)
+		if m, err := o.mode(fs); err != nil || m != verify.Sample || o.Compare.Sample != 50 {
+			t.Fatalf("%s: mode %v sample %d err %v", file, m, o.Compare.Sample, err)
 		}
 	}
 	o, _, err := parse(nil, []string{"REPLICANT_DB=1,3"}, yml)
-	if err != nil || !reflect.DeepEqual([]int(o.DBs), []int{1, 3}) {
-		t.Fatalf("db %v err %v; want the environment's [1 3] alone", o.DBs, err)
+	if err != nil || !reflect.DeepEqual(o.Compare.DBs, []int{1, 3}) {
+		t.Fatalf("db %v err %v; want the environment's [1 3] alone", o.Compare.DBs, err)
 	}
 	o, _, err = parse([]string{"--db", "5"}, []string{"REPLICANT_DB=1,3"}, yml)
-	if err != nil || !reflect.DeepEqual([]int(o.DBs), []int{5}) {
-		t.Fatalf("db %v err %v; want the command line's [5] alone", o.DBs, err)
+	if err != nil || !reflect.DeepEqual(o.Compare.DBs, []int{5}) {
+		t.Fatalf("db %v err %v; want the command line's [5] alone", o.Compare.DBs, err)
 	}
 }
 

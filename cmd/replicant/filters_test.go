@@ -17,7 +17,7 @@ func TestFilterFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := o.Filter.filter()
+	f, err := filter.New(o.Filter.config())
 	if err != nil || f == nil {
 		t.Fatalf("filter: %v %v", f, err)
 	}
@@ -63,14 +63,14 @@ func TestFilterFlagsRefused(t *testing.T) {
 	if err := fs.Parse([]string{"--skip-command", "select"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Filter.filter(); err == nil {
+	if _, err := filter.New(o.Filter.config()); err == nil {
 		t.Error("--skip-command select accepted")
 	}
 }
 
 func TestNoFilterFlags(t *testing.T) {
 	var o syncOptions
-	if f, err := o.Filter.filter(); f != nil || err != nil {
+	if f, err := filter.New(o.Filter.config()); err != nil || f.Active() {
 		t.Fatalf("no flags: %v %v", f, err)
 	}
 }

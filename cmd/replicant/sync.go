@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 
@@ -31,7 +30,7 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 	// A cluster source's set-up talks to it (CLUSTER SLOTS): its failures
 	// are the sync's, not usage errors.
 	setupFailed := exitUsage
-	if src, err := parseEndpoint(o.Source); err == nil && src.Cluster {
+	if src, err := replicate.ParseURL(o.Source); err == nil && src.Cluster {
 		setupFailed = exitError
 	}
 	cfg, err := o.config(log, tw)
@@ -61,36 +60,32 @@ func runSync(args []string, stdout, stderr io.Writer) int {
 // config turns the flags into the engine's configuration: URLs parsed, TLS
 // files loaded, the progress bar drawn on tw (nil: none).
 func (o *syncOptions) config(log zerolog.Logger, tw *termWriter) (replicate.Config, error) {
-	src, err := parseEndpoint(o.Source)
+	src, err := replicate.ParseURL(o.Source)
 	if err != nil {
 		return replicate.Config{}, fmt.Errorf("--source: %w", err)
 	}
-	var dst endpoint
+	var dst replicate.Endpoint
 	if o.Target != "" { // else a twemproxy pool, from --twemproxy-config
-		if dst, err = parseEndpoint(o.Target); err != nil {
+		if dst, err = replicate.ParseURL(o.Target); err != nil {
 			return replicate.Config{}, fmt.Errorf("--target: %w", err)
 		}
 	}
-	var tlsCfg *tls.Config
-	if src.TLS || dst.TLS {
-		if tlsCfg, err = o.TLS.config(""); err != nil {
+	if src.TLS != nil || dst.TLS != nil { // rediss://: the --tls-* flags' settings
+		tlsCfg, err := o.TLS.config("")
+		if err != nil {
 			return replicate.Config{}, err
 		}
+		for _, ep := range []*replicate.Endpoint{&src, &dst} {
+			if ep.TLS != nil {
+				ep.TLS = tlsCfg
+			}
+		}
 	}
-	cfg := replicate.Config{
-		Source: src.forSync(o.Source, tlsCfg), Target: dst.forSync(o.Target, tlsCfg),
-		TargetKind: o.TargetKind, TwemproxyConfig: o.TwemproxyConf, TwemproxyPool: o.TwemproxyPool,
-		Logger: log, StatusInterval: o.StatusInterval, Version: version,
-		Window: o.Window, ReplicaPort: o.ReplicaPort, ConnectTimeout: o.ConnectTimeout,
-		RetryMax: o.RetryMax, ExpireMargin: o.ExpireMargin,
-		StateDir: o.StateDir, SpoolMax: o.SpoolMax, CheckpointKey: o.CheckpointKey,
-		Overwrite: o.Overwrite, AfterCutoverOK: o.AfterCutoverOK, LeaseTTL: o.LeaseTTL,
-		SnapshotCommands: o.SnapshotCommands, Apply: o.Apply, MaxRestoreBytes: o.MaxRestoreBytes,
-		BigValueElements: o.BigValueElements, Strict: o.Strict, DropFieldTTL: o.DropFieldTTL,
-		HeartbeatKey: o.HeartbeatKey, Filter: o.Filter.config(),
-	}
+	cfg := o.Engine
+	cfg.Source, cfg.Target, cfg.Filter = src, dst, o.Filter.config()
+	cfg.Logger, cfg.Version = log, version
 	if tw != nil && !src.Cluster { // one bar per shard would garble the terminal
-		cfg.OnSnapshot = tw.onSnapshot
+		cfg.OnSnapshot = replicate.ProgressLines(progressEvery, tw.draw, tw.clear)
 	}
 	return cfg, nil
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/replicant/replicant/filter"
 )
 
 // sizeFlag is a flag of a number of bytes, with an optional unit: 4GiB,
@@ -140,7 +143,7 @@ func explainParseError(fs *flag.FlagSet, err error) error {
 // checkDurations refuses negative values of the duration flags named; a
 // zero one is left to the caller.
 func checkDurations(ds map[string]time.Duration) error {
-	for _, name := range sortedKeys(ds) {
+	for _, name := range slices.Sorted(maps.Keys(ds)) {
 		if ds[name] < 0 {
 			return fmt.Errorf("--%s %s: a negative duration means nothing here", name, ds[name])
 		}
@@ -148,64 +151,10 @@ func checkDurations(ds map[string]time.Duration) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// checkPair refuses a client certificate without its key, and the
-// reverse.
-func (o tlsOptions) checkPair() error {
-	switch {
-	case o.CertFile != "" && o.KeyFile == "":
-		return fmt.Errorf("--tls-cert needs --tls-key, the certificate's private key")
-	case o.KeyFile != "" && o.CertFile == "":
-		return fmt.Errorf("--tls-key needs --tls-cert, the certificate it is the key of")
-	}
-	return nil
-}
-
-// redisCommands are the commands of Redis 7.4 and Valkey 8, for
-// --skip-command: a name not here (and with no ".", as module commands
-// have: JSON.SET) is a mistake.
-var redisCommands = func() map[string]bool {
-	m := map[string]bool{}
-	for _, n := range strings.Fields(`acl append asking auth bgrewriteaof bgsave bitcount bitfield
-		bitfield_ro bitop bitpos blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin client
-		cluster command config copy dbsize debug decr decrby del discard dump echo eval eval_ro evalsha
-		evalsha_ro exec exists expire expireat expiretime failover fcall fcall_ro flushall flushdb
-		function geoadd geodist geohash geopos georadius georadius_ro georadiusbymember
-		georadiusbymember_ro geosearch geosearchstore get getbit getdel getex getrange getset hdel
-		hello hexists hexpire hexpireat hexpiretime hget hgetall hgetdel hgetex hincrby hincrbyfloat
-		hkeys hlen hmget hmset hpersist hpexpire hpexpireat hpexpiretime hpttl hrandfield hscan hset
-		hsetex hsetnx hstrlen httl hvals incr incrby incrbyfloat info keys lastsave latency lcs lindex
-		linsert llen lmove lmpop lolwut lpop lpos lpush lpushx lrange lrem lset ltrim memory mget
-		migrate module monitor move mset msetnx multi object persist pexpire pexpireat pexpiretime
-		pfadd pfcount pfdebug pfmerge pfselftest ping psetex psubscribe psync pttl publish pubsub
-		punsubscribe quit randomkey readonly readwrite rename renamenx replconf replicaof reset restore
-		restore-asking role rpop rpoplpush rpush rpushx sadd save scan scard script sdiff sdiffstore
-		select set setbit setex setnx setrange shutdown sinter sintercard sinterstore sismember slaveof
-		slowlog smembers smismember smove sort sort_ro spop spublish srandmember srem sscan ssubscribe
-		strlen subscribe substr sunion sunionstore sunsubscribe swapdb sync time touch ttl type unlink
-		unsubscribe unwatch wait waitaof watch xack xadd xautoclaim xclaim xdel xgroup xinfo xlen
-		xpending xrange xread xreadgroup xrevrange xsetid xtrim zadd zcard zcount zdiff zdiffstore
-		zincrby zinter zintercard zinterstore zlexcount zmpop zmscore zpopmax zpopmin zrandmember
-		zrange zrangebylex zrangebyscore zrangestore zrank zrem zremrangebylex zremrangebyrank
-		zremrangebyscore zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore zunion
-		zunionstore`) {
-		m[n] = true
-	}
-	return m
-}()
-
 // checkCommands refuses a --skip-command name that is no command.
 func checkCommands(names []string) error {
 	for _, n := range names {
-		if !redisCommands[strings.ToLower(n)] && !strings.Contains(n, ".") {
+		if !filter.IsCommand(n) {
 			return fmt.Errorf("--skip-command %s: unknown command (a Redis command, or a module's with its dot: JSON.SET)", n)
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/replicant/replicant/filter"
+	"github.com/replicant/replicant/replicate"
 	"github.com/replicant/replicant/twemproxy"
 	"github.com/replicant/replicant/verify"
 )
@@ -26,21 +26,12 @@ type verifyOptions struct {
 	TwemproxyPool  string // its pool; default: the only one, or --target's
 	TLS            tlsOptions
 	Mode           string
-	Sample         int
-	TTLTolerance   time.Duration
-	ExpireMargin   time.Duration // the sync's --expire-margin
-	Rounds         int
-	RoundDelay     time.Duration
-	DBs            intList
-	SkipPrefixes   stringList
-	Keys, SkipKeys patternList // the sync's --key and --skip-key
-	SkipDBs        intList     // the sync's --skip-db
-	DBMap          dbMap       // the sync's --db-map
+	Compare        verify.Config   // the flags bound to its fields; the rest set by config
+	Keys, SkipKeys filter.Patterns // the sync's --key and --skip-key
+	SkipDBs        filter.DBList   // the sync's --skip-db
+	DBMap          filter.DBMap    // the sync's --db-map
 	CheckpointKey  string
 	HeartbeatKey   string
-	Parallel       int
-	Batch          int
-	MaxReport      int
 	ConnectTimeout time.Duration
 	LogFormat      string
 	LogLevel       string
@@ -48,28 +39,29 @@ type verifyOptions struct {
 
 func verifyFlags(o *verifyOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	c := &o.Compare
 	fs.StringVar(&o.Source, "source", "", "source `URL`: redis://[user:password@]host:port, rediss:// for TLS (required)")
 	fs.StringVar(&o.Target, "target", "", "target `URL`: redis://[user:password@]host:port, rediss:// for TLS (required, but for a twemproxy pool read with --twemproxy-config)")
 	fs.StringVar(&o.TargetKind, "target-kind", "auto", "`kind` of target: standalone, cluster (any node's URL), twemproxy (the proxy's URL: no SCAN, so keys only on the target are not looked for, unless --twemproxy-config is given), or auto: standalone or cluster, as the target's INFO says")
 	fs.StringVar(&o.TwemproxyConf, "twemproxy-config", "", "nutcracker.yml `file` of a twemproxy target (with --target-kind twemproxy): without --target, each key is read from the pool's server nutcracker's routing names for it, without the proxy; with --target, through the proxy. Either way every server is scanned (db redis_db) for keys only on the target and keys on a server that is not theirs (misplaced)")
 	fs.StringVar(&o.TwemproxyPool, "twemproxy-pool", "", "`name` of the pool in --twemproxy-config (default: the only pool, or the one listening on --target's address)")
 	fs.StringVar(&o.Mode, "mode", "full", "`mode`: full (every key) or sample (--sample random keys per database and side)")
-	fs.IntVar(&o.Sample, "sample", 0, "random keys per database and side compared in sample mode (RANDOMKEY); a database with no more keys is compared whole; setting it implies --mode sample (default 10000)")
-	fs.DurationVar(&o.TTLTolerance, "ttl-tolerance", verify.DefaultTTLTolerance, "how far two expiries may differ; a key expiring within it may be missing on one side")
-	fs.DurationVar(&o.ExpireMargin, "expire-margin", time.Second, "the sync's --expire-margin: expiries on the target are expected this much later than on the source (within --ttl-tolerance), and a key the source expired may live on the target this long")
-	fs.IntVar(&o.Rounds, "rounds", verify.DefaultRounds, "rounds at most: after the first, each round rechecks only the keys still differing, so keys changing under live writes settle")
-	fs.DurationVar(&o.RoundDelay, "round-delay", verify.DefaultRoundDelay, "pause before each recheck round")
-	fs.Var(&o.DBs, "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
-	fs.Var(&o.SkipPrefixes, "skip-prefix", "leave out keys starting with `prefix` (repeatable); with * ? or [ it is a glob that must match the whole key")
+	fs.IntVar(&c.Sample, "sample", 0, "random keys per database and side compared in sample mode (RANDOMKEY); a database with no more keys is compared whole; setting it implies --mode sample (default 10000)")
+	fs.DurationVar(&c.TTLTolerance, "ttl-tolerance", verify.DefaultTTLTolerance, "how far two expiries may differ; a key expiring within it may be missing on one side")
+	fs.DurationVar(&c.ExpireMargin, "expire-margin", time.Second, "the sync's --expire-margin: expiries on the target are expected this much later than on the source (within --ttl-tolerance), and a key the source expired may live on the target this long")
+	fs.IntVar(&c.Rounds, "rounds", verify.DefaultRounds, "rounds at most: after the first, each round rechecks only the keys still differing, so keys changing under live writes settle")
+	fs.DurationVar(&c.RoundDelay, "round-delay", verify.DefaultRoundDelay, "pause before each recheck round")
+	fs.Var((*filter.DBList)(&c.DBs), "db", "database `number`s to compare, repeatable or comma-separated (default: every database non-empty on either side)")
+	fs.Var((*stringList)(&c.SkipKeys), "skip-prefix", "leave out keys starting with `prefix` (repeatable); with * ? or [ it is a glob that must match the whole key")
 	fs.Var(&o.Keys, "key", "compare only keys matching this `pattern`, as replicant sync --key (repeatable)")
 	fs.Var(&o.SkipKeys, "skip-key", "leave out keys matching this `pattern`, as replicant sync --skip-key (repeatable)")
 	fs.Var(&o.SkipDBs, "skip-db", "leave out these source `databases`, as replicant sync --skip-db")
 	fs.Var(&o.DBMap, "db-map", "`FROM=TO[,...]`: compare source database FROM with target database TO, as replicant sync --db-map (key prefixes are not supported here)")
 	fs.StringVar(&o.CheckpointKey, "checkpoint-key", "replicant:checkpoint", "`key` replicant sync keeps on the target (its --checkpoint-key): always left out")
 	fs.StringVar(&o.HeartbeatKey, "heartbeat-key", "replicant:heartbeat", "`key` replicant sync writes on the source (its --heartbeat-key): always left out")
-	fs.IntVar(&o.Parallel, "parallel", verify.DefaultParallel, "batches compared at once")
-	fs.IntVar(&o.Batch, "batch", verify.DefaultBatch, "keys per SCAN page and per pipeline")
-	fs.IntVar(&o.MaxReport, "max-report", verify.DefaultMaxDiffs, "most differences printed (all are counted)")
+	fs.IntVar(&c.Parallel, "parallel", verify.DefaultParallel, "batches compared at once")
+	fs.IntVar(&c.Batch, "batch", verify.DefaultBatch, "keys per SCAN page and per pipeline")
+	fs.IntVar(&c.MaxDiffs, "max-report", verify.DefaultMaxDiffs, "most differences printed (all are counted)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "timeout to connect to the source or the target")
 	tlsAndLogFlags(fs, &o.TLS, &o.LogFormat, &o.LogLevel)
 	fs.Usage = func() {
@@ -109,14 +101,15 @@ func (l *stringList) Set(s string) error {
 
 // config turns the flags into a verify.Config; errors are usage errors.
 func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
-	var c verify.Config
 	if o.Source == "" || o.Target == "" && o.TwemproxyConf == "" {
-		return c, fmt.Errorf("--source and --target are required (or, for a twemproxy pool read straight from its servers, --target-kind twemproxy --twemproxy-config FILE instead of --target)")
+		return verify.Config{}, fmt.Errorf("--source and --target are required (or, for a twemproxy pool read straight from its servers, --target-kind twemproxy --twemproxy-config FILE instead of --target)")
 	}
-	var err error
-	if c.Mode, err = o.mode(fs); err != nil {
-		return c, err
+	mode, err := o.mode(fs) // before the copy: it may set the sample size
+	if err != nil {
+		return verify.Config{}, err
 	}
+	c := o.Compare
+	c.Mode = mode
 	if c.Source, err = o.endpoint("--source", o.Source, "auto"); err != nil {
 		return c, err
 	}
@@ -126,36 +119,27 @@ func (o *verifyOptions) config(fs *flag.FlagSet) (verify.Config, error) {
 	if err := o.TLS.checkPair(); err != nil {
 		return c, err
 	}
-	if err := checkDurations(map[string]time.Duration{"connect-timeout": o.ConnectTimeout, "expire-margin": o.ExpireMargin}); err != nil {
+	if err := checkDurations(map[string]time.Duration{"connect-timeout": o.ConnectTimeout, "expire-margin": c.ExpireMargin}); err != nil {
 		return c, err
 	}
 	switch {
-	case o.TTLTolerance <= 0:
+	case c.TTLTolerance <= 0:
 		return c, fmt.Errorf("--ttl-tolerance must be above 0")
-	case o.Rounds < 1 || o.Parallel < 1 || o.Batch < 1 || o.MaxReport < 1:
+	case c.Rounds < 1 || c.Parallel < 1 || c.Batch < 1 || c.MaxDiffs < 1:
 		return c, fmt.Errorf("--rounds, --parallel, --batch and --max-report must be at least 1")
-	case o.RoundDelay < 0:
+	case c.RoundDelay < 0:
 		return c, fmt.Errorf("--round-delay must not be negative")
 	}
-	if err = o.applyFilters(&c); err != nil {
+	if len(o.DBMap.Prefix) > 0 {
+		return c, fmt.Errorf("--db-map with a key prefix is not supported by verify yet")
+	}
+	if err = c.UseFilter(filter.Config{AllowKeys: o.Keys, DenyKeys: o.SkipKeys, DenyDBs: o.SkipDBs, DBMap: o.DBMap.To}); err != nil {
 		return c, err
 	}
-	c.Sample, c.TTLTolerance, c.Rounds, c.ExpireMargin = o.Sample, o.TTLTolerance, o.Rounds, o.ExpireMargin
-	c.RoundDelay = o.RoundDelay
 	if c.RoundDelay == 0 {
 		c.RoundDelay = -1 // verify.Config's "no pause"
 	}
-	// replicant's own keys: the checkpoint and heartbeat keys, and the ones
-	// named after them (per slot of a cluster target, per shard of a cluster
-	// source).
-	skip := o.SkipPrefixes
-	if o.CheckpointKey != "" {
-		skip = append(skip, globExact(o.CheckpointKey)+"*")
-	}
-	if o.HeartbeatKey != "" {
-		skip = append(skip, globExact(o.HeartbeatKey)+"*")
-	}
-	c.DBs, c.SkipKeys, c.Parallel, c.Batch, c.MaxDiffs = o.DBs, skip, o.Parallel, o.Batch, o.MaxReport
+	c.SkipSyncKeys(o.CheckpointKey, o.HeartbeatKey) // replicant's own keys
 	return c, nil
 }
 
@@ -171,21 +155,21 @@ func (o *verifyOptions) mode(fs *flag.FlagSet) (verify.Mode, error) {
 		modeSet = modeSet || f.Name == "mode"
 	})
 	switch {
-	case sampleSet && o.Sample < 1:
+	case sampleSet && o.Compare.Sample < 1:
 		return mode, fmt.Errorf("--sample must be at least 1")
 	case sampleSet && modeSet && mode == verify.Full:
 		return mode, fmt.Errorf("--sample needs --mode sample")
 	case sampleSet:
 		return verify.Sample, nil
 	case mode == verify.Sample:
-		o.Sample = 10000
+		o.Compare.Sample = 10000
 	}
 	return mode, nil
 }
 
 // endpoint parses a URL and a kind into a verify.Endpoint.
 func (o *verifyOptions) endpoint(flagName, raw, kind string) (verify.Endpoint, error) {
-	ep, err := parseEndpoint(raw)
+	ep, err := replicate.ParseURL(raw)
 	if err != nil {
 		return verify.Endpoint{}, fmt.Errorf("%s: %w", flagName, err)
 	}
@@ -193,12 +177,13 @@ func (o *verifyOptions) endpoint(flagName, raw, kind string) (verify.Endpoint, e
 	if err != nil {
 		return verify.Endpoint{}, fmt.Errorf("--target-kind: %w", err)
 	}
+	addr := ep.Addrs[0]
 	e := verify.Endpoint{Kind: k, Options: redis.Options{
-		Addr: ep.Addr, Username: ep.Username, Password: ep.Password,
+		Addr: addr, Username: ep.Username, Password: ep.Password,
 		DialTimeout: o.ConnectTimeout, MaxRetries: 1,
 	}}
-	if ep.TLS {
-		if e.Options.TLSConfig, err = o.TLS.config(ep.Addr); err != nil {
+	if ep.TLS != nil {
+		if e.Options.TLSConfig, err = o.TLS.config(addr); err != nil {
 			return verify.Endpoint{}, err
 		}
 	}
@@ -262,7 +247,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	ev := log.Info().Str("source", redact(o.Source)).Str("target", redact(o.Target))
+	ev := log.Info().Str("source", replicate.Redact(o.Source)).Str("target", replicate.Redact(o.Target))
 	if p := cfg.Target.Pool; p != nil {
 		ev = ev.Str("twemproxy_pool", p.Name).Int("servers", len(p.Servers)).Bool("through_proxy", o.Target != "")
 	}
@@ -282,95 +267,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	for _, d := range res.Diffs {
 		fmt.Fprintln(stdout, d)
 	}
-	fmt.Fprintln(stdout, summary(res))
+	fmt.Fprintln(stdout, res.Summary())
 	if !res.Equal {
 		return exitError
 	}
 	return exitOK
-}
-
-// summary is the last line: "equal: 1000 keys in 4 dbs compared in 0.1s
-// (10k keys/s)" or "DIFFERENT: 3 of 1000 keys differ (...) ...".
-func summary(r *verify.Result) string {
-	took := fmt.Sprintf("in %d dbs compared in %s (%s keys/s)", len(r.DBs), fmtSeconds(r.FirstPass), fmtRate(r.KeysPerSecond()))
-	if r.Rounds > 1 {
-		took += fmt.Sprintf(", %d rounds in %s", r.Rounds, fmtSeconds(r.Elapsed))
-	}
-	if r.Equal {
-		return fmt.Sprintf("equal: %d keys %s", r.Keys, took)
-	}
-	var kinds []string
-	for _, k := range []verify.DiffKind{verify.Missing, verify.Extra, verify.Misplaced, verify.Type, verify.Value, verify.TTL} {
-		if n := r.ByKind[k]; n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
-		}
-	}
-	s := fmt.Sprintf("DIFFERENT: %d of %d keys differ", r.Differing, r.Keys)
-	if len(kinds) > 0 {
-		s += " (" + strings.Join(kinds, ", ") + ")"
-	}
-	s += " " + took
-	if r.Functions {
-		s += "; function libraries differ"
-	}
-	if shown := len(r.Diffs); int64(shown) < r.Differing+r.ByKind[verify.Function] {
-		s += fmt.Sprintf("; %d differences shown", shown)
-	}
-	return s
-}
-
-func fmtSeconds(d time.Duration) string {
-	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
-}
-
-// fmtRate renders 163412 as "163k".
-func fmtRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return strconv.FormatFloat(r/1e6, 'f', 2, 64) + "M"
-	case r >= 1e3:
-		return strconv.FormatFloat(r/1e3, 'f', 0, 64) + "k"
-	}
-	return strconv.FormatFloat(r, 'f', 0, 64)
-}
-
-// globExact returns a glob that matches exactly key: its glob characters
-// escaped, and, for a key without any, one letter or digit written as a
-// one-character class so that the entry is read as a glob, not a prefix. A
-// key with neither stays a prefix.
-func globExact(key string) string {
-	if !strings.ContainsAny(key, `*?[]\`) {
-		for i := 0; i < len(key); i++ {
-			if c := key[i]; ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
-				return key[:i] + "[" + string(c) + "]" + key[i+1:]
-			}
-		}
-		return key
-	}
-	var b strings.Builder
-	for i := 0; i < len(key); i++ {
-		if strings.IndexByte(`*?[]\`, key[i]) >= 0 {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(key[i])
-	}
-	return b.String()
-}
-
-// applyFilters gives c the sync's filters: only what the sync copies is
-// compared.
-func (o *verifyOptions) applyFilters(c *verify.Config) error {
-	if len(o.DBMap.prefix) > 0 {
-		return fmt.Errorf("--db-map with a key prefix is not supported by verify yet")
-	}
-	c.DBMap = o.DBMap.to
-	if len(o.Keys) == 0 && len(o.SkipKeys) == 0 && len(o.SkipDBs) == 0 {
-		return nil
-	}
-	f, err := filter.New(filter.Config{AllowKeys: o.Keys, DenyKeys: o.SkipKeys, DenyDBs: o.SkipDBs})
-	if err != nil {
-		return err
-	}
-	c.Keep = func(db int, key string) bool { return f.KeepKey(db, []byte(key)) }
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/replicant/replicant/verify"
 )
@@ -48,21 +47,6 @@ func TestVerifyFlags(t *testing.T) {
 	}
 }
 
-func TestVerifySummary(t *testing.T) {
-	r := &verify.Result{Equal: true, Keys: 1000000, DBs: make([]verify.DBResult, 4),
-		FirstPass: 6100 * time.Millisecond, Elapsed: 6100 * time.Millisecond, Rounds: 1}
-	if got := summary(r); got != "equal: 1000000 keys in 4 dbs compared in 6.1s (164k keys/s)" {
-		t.Errorf("equal: %s", got)
-	}
-	r = &verify.Result{Keys: 1000, Differing: 3, DBs: make([]verify.DBResult, 2),
-		ByKind:    map[verify.DiffKind]int64{verify.Missing: 2, verify.Value: 1, verify.Function: 1},
-		Functions: true, Diffs: make([]verify.Diff, 2), FirstPass: time.Second, Elapsed: 3 * time.Second, Rounds: 3}
-	want := "DIFFERENT: 3 of 1000 keys differ (2 missing, 1 value) in 2 dbs compared in 1.0s (1k keys/s), 3 rounds in 3.0s; function libraries differ; 2 differences shown"
-	if got := summary(r); got != want {
-		t.Errorf("different:\n got %s\nwant %s", got, want)
-	}
-}
-
 func TestVerifyUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"verify", "--help"}, &out, &errOut); code != exitOK {
@@ -75,17 +59,5 @@ func TestVerifyUsage(t *testing.T) {
 	}
 	if code := run([]string{"verify", "--source", "redis://a:1"}, &out, &errOut); code != exitUsage {
 		t.Fatalf("no target: exit %d", code)
-	}
-}
-
-func TestGlobExact(t *testing.T) {
-	for key, want := range map[string]string{
-		"replicant:checkpoint": "[r]eplicant:checkpoint",
-		"a*b":                  `a\*b`,
-		"::":                   "::",
-	} {
-		if got := globExact(key); got != want {
-			t.Errorf("%q: got %q, want %q", key, got, want)
-		}
 	}
 }

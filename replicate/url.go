@@ -1,63 +1,58 @@
-package main
+package replicate
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-
-	"github.com/replicant/replicant/replicate"
 )
 
-// endpoint is a parsed redis:// or rediss:// URL.
-type endpoint struct {
-	Addr     string   // the first address
-	Addrs    []string // every address, for redis://host1:port1,host2:port2
-	Username string
-	Password string
-	TLS      bool
-	Cluster  bool // redis+cluster:// or rediss+cluster://
-}
-
-// parseEndpoint accepts redis://[user:pass@]host[:port], rediss://... and
-// redis+cluster:// or rediss+cluster:// for a Redis Cluster.
-// A bare host:port is taken as redis://host:port. A URL names servers
-// only: a database path (/5) or a query (?...) is refused, as what they
-// would mean is set by flags.
-func parseEndpoint(raw string) (endpoint, error) {
+// ParseURL reads an Endpoint from a URL: redis://[user:password@]host[:port],
+// rediss://... for TLS, and redis+cluster:// or rediss+cluster:// for a
+// Redis Cluster (Endpoint.Cluster). Several servers are a comma list
+// (redis://host1:port1,host2:port2: a master and the replicas that may
+// replace it, or a cluster's seed nodes). A bare host:port is taken as
+// redis://host:port, and the port is 6379 when it is left out. A password
+// alone (redis://secret@host) is the default user's, as is the user
+// "default".
+//
+// A URL names servers only: a database path (/5), a query (?...) or a
+// fragment is refused, as what they would mean is set elsewhere (Config,
+// or cmd/replicant's flags). For rediss:// the Endpoint's TLS is a default
+// configuration (the system's CA certificates, each server's host
+// verified); replace it to load other certificates. Name is the URL
+// without its password (Redact). Errors show the URL redacted too.
+func ParseURL(raw string) (Endpoint, error) {
 	if raw == "" {
-		return endpoint{}, fmt.Errorf("empty URL")
+		return Endpoint{}, fmt.Errorf("empty URL")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return bareEndpoint(raw)
 	}
-	var ep endpoint
+	ep := Endpoint{Name: Redact(raw)}
 	switch u.Scheme {
 	case "redis":
 	case "rediss":
-		ep.TLS = true
+		ep.TLS = defaultTLS()
 	case "redis+cluster":
 		ep.Cluster = true
 	case "rediss+cluster":
-		ep.TLS, ep.Cluster = true, true
+		ep.TLS, ep.Cluster = defaultTLS(), true
 	default:
-		return endpoint{}, fmt.Errorf("%q: scheme %q is not redis://, rediss:// or redis+cluster://", redact(raw), u.Scheme)
+		return Endpoint{}, fmt.Errorf("%q: scheme %q is not redis://, rediss:// or redis+cluster://", Redact(raw), u.Scheme)
 	}
 	for _, hp := range strings.Split(u.Host, ",") {
 		addr, err := hostPort(hp)
 		if err != nil {
-			return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+			return Endpoint{}, fmt.Errorf("%q: %w", Redact(raw), err)
 		}
 		ep.Addrs = append(ep.Addrs, addr)
 	}
-	ep.Addr = ep.Addrs[0]
 	if err := serversOnly(u); err != nil {
-		return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+		return Endpoint{}, fmt.Errorf("%q: %w", Redact(raw), err)
 	}
 	if u.User != nil {
 		ep.Username = u.User.Username()
@@ -72,20 +67,23 @@ func parseEndpoint(raw string) (endpoint, error) {
 	return ep, nil
 }
 
+// defaultTLS is the TLS setting of a rediss:// URL.
+func defaultTLS() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
+
 // bareEndpoint takes raw, which has no URL host, as a bare host:port.
-func bareEndpoint(raw string) (endpoint, error) {
+func bareEndpoint(raw string) (Endpoint, error) {
 	if strings.Contains(raw, "://") { // "redis://", "redis:///0"
-		return endpoint{}, fmt.Errorf("%q has no host: want redis://[user:password@]host[:port]", redact(raw))
+		return Endpoint{}, fmt.Errorf("%q has no host: want redis://[user:password@]host[:port]", Redact(raw))
 	}
 	host, port, err := net.SplitHostPort(raw)
 	if err != nil || host == "" || port == "" || strings.ContainsAny(raw, "/?#@") {
-		return endpoint{}, fmt.Errorf("%q is not a redis:// URL", redact(raw))
+		return Endpoint{}, fmt.Errorf("%q is not a redis:// URL", Redact(raw))
 	}
 	addr, err := hostPort(raw)
 	if err != nil {
-		return endpoint{}, fmt.Errorf("%q: %w", redact(raw), err)
+		return Endpoint{}, fmt.Errorf("%q: %w", Redact(raw), err)
 	}
-	return endpoint{Addr: addr, Addrs: []string{addr}}, nil
+	return Endpoint{Addrs: []string{addr}, Name: Redact(raw)}, nil
 }
 
 // serversOnly refuses the parts of a URL that name more than servers: a
@@ -124,9 +122,10 @@ func hostPort(hp string) (string, error) {
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
-// redact returns the URL with its password, query and fragment (which
-// may hold one: ?password=) replaced, for messages and logs.
-func redact(raw string) string {
+// Redact returns the URL with its password, query and fragment (which
+// may hold one: ?password=) replaced by "xxxxx", for messages and logs.
+// What cannot be parsed loses whatever stands before its last "@".
+func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
 		if u.RawQuery != "" || u.ForceQuery {
@@ -155,51 +154,4 @@ func redact(raw string) string {
 		u.User = url.User("xxxxx")
 	}
 	return u.String()
-}
-
-// tlsOptions are the flags that shape TLS connections to rediss:// URLs.
-type tlsOptions struct {
-	CAFile     string
-	CertFile   string
-	KeyFile    string
-	Insecure   bool
-	ServerName string
-}
-
-func (o tlsOptions) config(addr string) (*tls.Config, error) {
-	host, _, _ := net.SplitHostPort(addr)
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: o.Insecure, MinVersion: tls.VersionTLS12}
-	if o.ServerName != "" {
-		cfg.ServerName = o.ServerName
-	}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", o.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if o.CertFile != "" || o.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
-// forSync is ep as the sync engine takes it: raw (redacted) names it in
-// logs, and tlsCfg applies when ep is rediss://.
-func (ep endpoint) forSync(raw string, tlsCfg *tls.Config) replicate.Endpoint {
-	e := replicate.Endpoint{Addrs: ep.Addrs, Username: ep.Username, Password: ep.Password,
-		Cluster: ep.Cluster, Name: redact(raw)}
-	if ep.TLS {
-		e.TLS = tlsCfg
-	}
-	return e
 }
