@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/replicant/replicant/internal/redisreply"
 )
 
 // A full resync over an earlier copy must not leave behind keys the
@@ -27,8 +24,8 @@ func (s *replica) ownsWholeTarget() bool {
 // copies: it comes from a kept source database and key, and, for a shard of
 // a cluster source, from one of the shard's slots.
 func (s *replica) owned(db int, key []byte) bool {
-	if bytes.HasPrefix(key, []byte(s.opts.CheckpointKey)) {
-		return false
+	if s.isOwnKey(string(key)) {
+		return false // replicant's own keys, every shard's of a fleet too
 	}
 	for _, from := range s.sweepDBs[db] {
 		name, ok := s.sourceName(from, key)
@@ -74,7 +71,7 @@ const maxDBs = 256
 func (s *replica) sweepTarget(ctx context.Context) error {
 	removed := 0
 	s.sweepDBs = map[int][]int{}
-	err := s.forEachTargetDB(ctx, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
+	err := s.target.eachDB(ctx, func(db int) bool { return len(s.sourceDBsOf(db)) > 0 }, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
 		var cursor uint64
 		for {
 			keys, next, err := scan(cursor)
@@ -117,64 +114,4 @@ func unlinkEach(ctx context.Context, c redis.UniversalClient, keys []string) err
 	}
 	_, err := p.Exec(ctx)
 	return err
-}
-
-// forEachTargetDB calls fn for each target database this sync writes to,
-// with a client and a SCAN over every node holding that database.
-func (s *replica) forEachTargetDB(ctx context.Context, fn func(db int, c redis.UniversalClient, scan func(uint64) ([]string, uint64, error)) error) error {
-	if s.targetKind == KindCluster {
-		c := redis.NewClusterClient(s.targetClusterOptions())
-		defer c.Close()
-		var mu sync.Mutex // ForEachMaster runs fn on every master at once; fn is not safe for that
-		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return node.Scan(ctx, cur, "", 1000).Result() })
-		})
-	}
-	if s.targetKind == kindPool {
-		return s.eachPoolServer(func(addr string, c *redis.Client) error {
-			return fn(0, c, func(cur uint64) ([]string, uint64, error) { return c.Scan(ctx, cur, "", 1000).Result() })
-		})
-	}
-	if s.targetKind != KindStandalone {
-		return fmt.Errorf("a %s target cannot be scanned for keys", s.targetKind)
-	}
-	o := s.targetClientOptions()
-	c := redis.NewClient(o)
-	info, err := c.Info(ctx, "keyspace").Result()
-	c.Close()
-	if err != nil {
-		return err
-	}
-	for _, db := range redisreply.KeyspaceDBs(info) {
-		if len(s.sourceDBsOf(db)) == 0 {
-			continue
-		}
-		o.DB = db
-		c := redis.NewClient(o)
-		err := fn(db, c, func(cur uint64) ([]string, uint64, error) { return c.Scan(ctx, cur, "", 1000).Result() })
-		c.Close()
-		if err != nil {
-			return fmt.Errorf("db %d: %w", db, err)
-		}
-	}
-	return nil
-}
-
-// targetClientOptions are the options of a plain client of a standalone
-// target.
-func (s *replica) targetClientOptions() *redis.Options {
-	return &redis.Options{
-		Addr: s.dstCfg.Addr, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
-		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout, MaxRetries: -1,
-	}
-}
-
-// targetClusterOptions are the options of a cluster client of the target.
-func (s *replica) targetClusterOptions() *redis.ClusterOptions {
-	return &redis.ClusterOptions{
-		Addrs: s.dstAddrs, Username: s.dstCfg.Username, Password: s.dstCfg.Password,
-		TLSConfig: s.dstCfg.TLS, DialTimeout: s.dstCfg.DialTimeout,
-	}
 }
