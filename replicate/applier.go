@@ -184,7 +184,7 @@ func (a *applier) run(ctx context.Context) {
 // session connects to the target and applies from its checkpoint until
 // something fails.
 func (a *applier) session(ctx context.Context) error {
-	t, err := a.s.dialStream(ctx)
+	t, err := a.s.target.dialStream(ctx)
 	if err != nil {
 		return err
 	}

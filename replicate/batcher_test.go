@@ -199,7 +199,7 @@ func TestBatcherFlushOfShard(t *testing.T) {
 		t.Run(flush[0], func(t *testing.T) {
 			s := testReplica(t, Config{})
 			s.shard = &shard{slots: make([]bool, forwarder.SlotCount)}
-			s.targetKind = KindTwemproxy
+			s.target.kind = KindTwemproxy
 			ends := spoolStream(t, s, []string{"SET", "a", "1"}, []string{"SET", "b", "1"}, flush, []string{"SET", "c", "1"})
 			w := newBatchWriter()
 			err := replay(t, s, w, forwarder.Checkpoint{ReplID: "id1", Offset: 1000}, 2)
@@ -244,7 +244,7 @@ func TestBatcherFlushInsideMultiOfShard(t *testing.T) {
 	var logged bytes.Buffer
 	s.log = zerolog.New(&logged)
 	s.shard = &shard{slots: make([]bool, forwarder.SlotCount)}
-	s.targetKind = KindTwemproxy
+	s.target.kind = KindTwemproxy
 	ends := spoolStream(t, s, []string{"MULTI"}, []string{"SET", "a", "1"}, []string{"FLUSHALL"}, []string{"EXEC"})
 	w := newBatchWriter()
 	err := replay(t, s, w, forwarder.Checkpoint{ReplID: "id1", Offset: 1000}, 2)

@@ -93,4 +93,16 @@
 // lease and cut-over mark, scans before a first sync and for a sweep, the
 // source's heartbeat and offset once a second, role checks after a
 // failover, CLUSTER SLOTS, and the CLIENT PAUSE and fence of a cutover.
+//
+// # Inside
+//
+// A run is a replica (replica.go, session.go: the source link, the resume
+// decision from savedState in state.go, the snapshot in snapshot_*.go)
+// writing to a target (target.go: the kind of target, its addresses and
+// settings; target_cluster.go, target_twemproxy.go and target_pool.go dial
+// its writers; target_clients.go reaches it with go-redis), whose stream
+// is applied by an applier and its batcher (applier.go). A fleet
+// (fleet.go) runs one replica per master of a cluster source; interlocks
+// (interlock.go, lease.go) and the operator (operator.go, cutover.go)
+// guard and steer them.
 package replicate

@@ -59,7 +59,7 @@ func (s *replica) mapDB(db int) int {
 // when the filter has key patterns or the target routes by key; a source
 // that refuses COMMAND leaves the built-in table.
 func (s *replica) loadKeySpecs(ctx context.Context) {
-	needed := s.targetKind != KindStandalone || s.filter != nil && s.filter.NeedsKeySpecs()
+	needed := s.target.kind != KindStandalone || s.filter != nil && s.filter.NeedsKeySpecs()
 	if !needed || s.keySpecs != nil {
 		return
 	}

@@ -53,8 +53,10 @@ func (s *replica) joinFleet(m shardInfo) {
 	s.srcCfg.Addr = m.addrs[0]
 	s.log = s.log.With().Str("shard", name).Logger()
 	s.srcCfg.Logger = s.srcCfg.Logger.With().Str("shard", name).Logger()
-	s.dstCfg.Logger = s.dstCfg.Logger.With().Str("shard", name).Logger()
+	s.target.cfg.Logger = s.target.cfg.Logger.With().Str("shard", name).Logger()
+	s.target.log = s.log
 	s.opts.CheckpointKey += ":" + name
+	s.target.checkpointKey = s.opts.CheckpointKey
 	if s.opts.HeartbeatKey != "" { // on the source: must hash to the shard's slots
 		s.opts.HeartbeatKey += "{" + forwarder.SlotTag(m.first) + "}"
 	}

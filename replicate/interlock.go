@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/replicant/replicant/internal/redisreply"
-	"github.com/replicant/replicant/verify"
 )
 
 // The interlocks: what sync checks before its first write to the target,
@@ -50,7 +48,7 @@ func (s *replica) interlocks(ctx context.Context) (_ context.Context, done func(
 	if err != nil {
 		return ctx, nil, err
 	}
-	c := s.targetClient(s.leaseKey())
+	c := s.target.client(s.leaseKey())
 	defer func() {
 		if err != nil {
 			c.Close()
@@ -84,24 +82,6 @@ func leaseLost(ctx context.Context) error {
 	return nil
 }
 
-// targetClient is a plain client of the target for replicant's own key
-// (db 0): of the server, of the cluster, of the proxy, or of the pool
-// server that holds key.
-func (s *replica) targetClient(key string) redis.UniversalClient {
-	if s.targetKind == kindPool {
-		return s.poolServerClient(key)
-	}
-	if s.targetKind == KindCluster {
-		return redis.NewClusterClient(s.targetClusterOptions())
-	}
-	o := s.targetClientOptions()
-	if s.targetKind == KindTwemproxy {
-		o.Protocol, o.DisableIndentity = 2, true
-		o.Dialer = verify.ProxyDialer(o)
-	}
-	return redis.NewClient(o)
-}
-
 // serverID names a server: its address and the run_id of its INFO ("" when
 // INFO is refused or unknown, as to a replication-only user).
 type serverID struct{ addr, runID string }
@@ -111,11 +91,11 @@ type serverID struct{ addr, runID string }
 // the same address. Sources and targets that do not answer are left to the
 // sync to report.
 func (s *replica) checkNotSelf(ctx context.Context) error {
-	targets := s.targetServers(ctx)
+	targets := s.target.servers(ctx)
 	for _, addr := range s.srcAddrs {
 		o := s.sourceClientOptions()
 		o.Addr = addr
-		src := serverID{addr, s.runID(ctx, o)}
+		src := serverID{addr, s.target.runID(ctx, o)}
 		for _, dst := range targets {
 			if !sameServer(ctx, src, dst) {
 				continue
@@ -128,63 +108,6 @@ func (s *replica) checkNotSelf(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// targetServers names the servers of the target: the server, every node
-// of a cluster, the pool's servers of a proxy whose --twemproxy-config is
-// known.
-func (s *replica) targetServers(ctx context.Context) []serverID {
-	var out []serverID
-	switch s.targetKind {
-	case KindCluster:
-		c := redis.NewClusterClient(s.targetClusterOptions())
-		defer c.Close()
-		var mu sync.Mutex
-		c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
-			id := serverID{node.Options().Addr, s.runID(ctx, node.Options())}
-			mu.Lock()
-			defer mu.Unlock()
-			out = append(out, id)
-			return nil
-		})
-		for _, addr := range s.dstAddrs {
-			out = append(out, serverID{addr: addr})
-		}
-	case KindTwemproxy, kindPool:
-		servers, err := s.poolServers()
-		if err != nil {
-			return nil
-		}
-		for _, addr := range servers {
-			o := s.targetClientOptions()
-			o.Addr = addr
-			out = append(out, serverID{addr, s.runID(ctx, o)})
-		}
-	default:
-		out = append(out, serverID{s.dstCfg.Addr, s.runID(ctx, s.targetClientOptions())})
-	}
-	return out
-}
-
-// runID reads run_id from INFO server of the server of o; "" on failure.
-func (s *replica) runID(ctx context.Context, o *redis.Options) string {
-	o = &redis.Options{Addr: o.Addr, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig,
-		DialTimeout: o.DialTimeout, MaxRetries: -1, Protocol: 2, DisableIndentity: true}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+2*time.Second)
-	defer cancel()
-	c := redis.NewClient(o)
-	defer c.Close()
-	info, err := c.Info(ctx, "server").Result()
-	if err != nil {
-		s.log.Debug().Err(err).Str("addr", o.Addr).Msg("cannot read INFO server: its run_id is unknown")
-		return ""
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // sameServer compares run_ids when both are known, else addresses.
@@ -236,7 +159,7 @@ type cutoverMark struct {
 // --after-cutover-ok; marked says the mark is there.
 func (s *replica) checkCutoverMark(ctx context.Context) (marked bool, err error) {
 	key := s.cutoverKey()
-	c := s.targetClient(key)
+	c := s.target.client(key)
 	defer c.Close()
 	v, err := c.Get(ctx, key).Result()
 	switch {
@@ -268,7 +191,7 @@ func (s *replica) markCutover(ctx context.Context, off int64) error {
 	if err != nil {
 		return err
 	}
-	c := s.targetClient(s.cutoverKey())
+	c := s.target.client(s.cutoverKey())
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
 	defer cancel()
@@ -280,7 +203,7 @@ func (s *replica) markCutover(ctx context.Context, off int64) error {
 
 // clearCutoverMark removes the mark once a full sync over it began.
 func (s *replica) clearCutoverMark(ctx context.Context) error {
-	c := s.targetClient(s.cutoverKey())
+	c := s.target.client(s.cutoverKey())
 	defer c.Close()
 	if err := c.Del(ctx, s.cutoverKey()).Err(); err != nil {
 		return fmt.Errorf("target: removing the cut-over mark %s: %w", s.cutoverKey(), err)
@@ -336,7 +259,7 @@ var errCannotScan = errors.New("a twemproxy target without --twemproxy-config ca
 // foreignKey finds a key of the target this sync would overwrite or
 // flush and did not write; key is "" when there is none.
 func (s *replica) foreignKey(ctx context.Context) (db int, key string, err error) {
-	err = s.scanTarget(ctx, func(d int, keys []string) bool {
+	err = s.target.scan(ctx, func(d int, keys []string) bool {
 		for _, k := range keys {
 			if s.wouldOverwrite(d, k) {
 				db, key = d, k
@@ -375,42 +298,6 @@ func (s *replica) wouldOverwrite(db int, key string) bool {
 		}
 	}
 	return false
-}
-
-// scanTarget calls visit with the keys of every database of the target,
-// page by page, until it returns true.
-func (s *replica) scanTarget(ctx context.Context, visit func(db int, keys []string) bool) error {
-	switch s.targetKind {
-	case KindCluster:
-		c := redis.NewClusterClient(s.targetClusterOptions())
-		defer c.Close()
-		var mu sync.Mutex
-		stop := false
-		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			_, err := scanDB(ctx, node, 0, func(db int, keys []string) bool {
-				mu.Lock()
-				defer mu.Unlock()
-				stop = stop || visit(db, keys)
-				return stop
-			})
-			return err
-		})
-	case KindTwemproxy, kindPool:
-		servers, err := s.poolServers()
-		if err != nil {
-			return err
-		}
-		for _, addr := range servers {
-			o := s.targetClientOptions()
-			o.Addr = addr
-			if stop, err := scanServer(ctx, o, visit); stop || err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	_, err := scanServer(ctx, s.targetClientOptions(), visit)
-	return err
 }
 
 // scanServer scans each database of one server that INFO keyspace lists.

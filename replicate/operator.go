@@ -172,7 +172,7 @@ func (s *replica) Snapshot() admin.Status {
 		sh.LagSeconds = s.ctl.hb.age(sh.AppliedOffset, time.Now())
 	}
 	return admin.Status{
-		Version: s.opts.Version, Phase: sh.Phase, Uptime: time.Since(st.started), Target: s.dstCfg.Addr,
+		Version: s.opts.Version, Phase: sh.Phase, Uptime: time.Since(st.started), Target: s.target.cfg.Addr,
 		ApplyingPaused: s.ctl.pause.paused(), Healthy: healthy, Problem: problem, Shards: []admin.Shard{sh},
 	}
 }

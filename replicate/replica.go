@@ -22,7 +22,6 @@ type replica struct {
 	opts     Config
 	log      zerolog.Logger
 	srcCfg   psync.Config
-	dstCfg   forwarder.Config
 	src      *psync.Conn              // the current source link
 	fwd      forwarder.SnapshotWriter // the snapshot writer, during a full sync
 	plan     *applyPlan               // how snapshot keys are applied, read before each full sync
@@ -34,9 +33,7 @@ type replica struct {
 
 	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
 	srcAddr    atomic.Pointer[string] // the address of the current source link
-	dstAddrs   []string               // the target's addresses (a cluster's seed nodes)
-	targetKind string                 // KindStandalone, KindCluster, KindTwemproxy, kindPool
-	pool       *poolTarget            // the pool of a kindPool target
+	target     *target                // where the sync writes (target.go)
 	stateDir   string
 	tempState  bool // stateDir was made for this run: removed at exit
 	state      savedState
@@ -85,7 +82,7 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
 	}
 	s := &replica{opts: o, log: log, status: newStatus(), expiry: rewrite.NewExpiry(o.ExpireMargin),
-		srcAddrs: src.Addrs, dstAddrs: dst.Addrs, targetKind: kind, ownPrefixes: []string{o.CheckpointKey}}
+		srcAddrs: src.Addrs, ownPrefixes: []string{o.CheckpointKey}}
 	if o.HeartbeatKey != "" {
 		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)
 	}
@@ -97,15 +94,20 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 		ListeningPort: o.ReplicaPort, DialTimeout: o.ConnectTimeout,
 		Logger: log.With().Str("side", "source").Logger(), TLS: src.tlsFor(src.addr()),
 	}
-	s.dstCfg = forwarder.Config{
-		Addr: dst.addr(), Username: dst.Username, Password: dst.Password,
-		DialTimeout: o.ConnectTimeout, Window: o.Window,
-		Logger: log.With().Str("side", "target").Logger(), TLS: dst.tlsFor(dst.addr()),
+	s.target = &target{kind: kind, addrs: dst.Addrs, log: log,
+		cfg: forwarder.Config{
+			Addr: dst.addr(), Username: dst.Username, Password: dst.Password,
+			DialTimeout: o.ConnectTimeout, Window: o.Window,
+			Logger: log.With().Str("side", "target").Logger(), TLS: dst.tlsFor(dst.addr()),
+		},
+		checkpointKey: o.CheckpointKey, twemproxyConfig: o.TwemproxyConfig, twemproxyPool: o.TwemproxyPool,
+		connectTimeout: o.ConnectTimeout, commandKeys: s.commandKeys, commandKeyIndexes: s.commandKeyIndexes,
 	}
 	if directPool(o) {
-		if err := s.usePool(o); err != nil {
+		if err := s.target.usePool(o); err != nil {
 			return nil, err
 		}
+		s.opts.Target.Name = fmt.Sprintf("twemproxy pool %q of %s", s.target.pool.pool.Name, o.TwemproxyConfig)
 	}
 	return s, nil
 }

@@ -36,12 +36,12 @@ func (s *replica) run(ctx context.Context) error {
 	defer s.closeState()
 	ctx, release, err := s.interlocks(ctx)
 	if err != nil {
-		return s.stopped(ctx, s.explainTargetEOF(ctx, err))
+		return s.stopped(ctx, s.target.explainTargetEOF(ctx, err))
 	}
 	defer release()
 	resume, err := s.startingPoint(ctx)
 	if err != nil {
-		return s.stopped(ctx, s.explainTargetEOF(ctx, err))
+		return s.stopped(ctx, s.target.explainTargetEOF(ctx, err))
 	}
 	statusCtx, stopStatus := context.WithCancel(ctx)
 	defer stopStatus()
@@ -191,7 +191,7 @@ func (s *replica) knowsReplID(id string) bool {
 // decides between a partial and a full resync. An unreachable target is an
 // error here: at start, the operator wants to hear it at once.
 func (s *replica) startingPoint(ctx context.Context) (resumePoint, error) {
-	t, err := s.dialStream(ctx)
+	t, err := s.target.dialStream(ctx)
 	if err != nil {
 		return resumePoint{}, fmt.Errorf("target: %w", err)
 	}
@@ -365,7 +365,7 @@ func (s *replica) fullSync(ctx context.Context, c *psync.Conn) error {
 	if err := s.saveState(savedState{}.withReplID(c.ReplID())); err != nil {
 		return err
 	}
-	t, err := s.dialStream(ctx)
+	t, err := s.target.dialStream(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -438,7 +438,7 @@ func (s *replica) markSnapshot(ctx context.Context, t forwarder.StreamWriter) er
 // restoreSnapshot restores the snapshot through a pipelined writer and
 // waits until the target confirmed every key.
 func (s *replica) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
-	fwd, err := s.dialSnapshot(ctx)
+	fwd, err := s.target.dialSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}

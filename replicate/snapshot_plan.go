@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/replicant/replicant/rdbstream"
 	"github.com/replicant/replicant/rewrite"
@@ -35,7 +31,7 @@ type rewriteCounts struct {
 func (s *replica) planApply(ctx context.Context) *applyPlan {
 	p := &applyPlan{mode: s.opts.Apply, maxRestore: int(s.opts.MaxRestoreBytes)}
 	s.skipped.reset()
-	version, bulk, err := s.targetVersion(ctx)
+	version, bulk, err := s.target.version(ctx)
 	if err != nil || version == "" {
 		p.target = rewrite.TargetOf("99.0.0")
 		if p.mode == ApplyAuto {
@@ -52,37 +48,6 @@ func (s *replica) planApply(ctx context.Context) *applyPlan {
 	s.log.Info().Str("target_version", version).Int("target_rdb_version", p.targetRDB).
 		Int("max_restore_bytes", p.maxRestore).Str("apply", p.mode).Msg("target: how snapshot keys are applied")
 	return p
-}
-
-// targetVersion asks INFO server of the target (a master of a cluster,
-// the first server of a proxy's pool) for its version, and CONFIG GET for
-// its proto-max-bulk-len (0 when refused).
-func (s *replica) targetVersion(ctx context.Context) (string, int, error) {
-	o := s.targetClientOptions()
-	switch s.targetKind {
-	case KindTwemproxy, kindPool:
-		servers, err := s.poolServers()
-		if err != nil {
-			return "", 0, errors.New("a twemproxy target does not take INFO, and no --twemproxy-config names its servers")
-		}
-		o.Addr = servers[0]
-	case KindCluster:
-		o.Addr = s.dstAddrs[0]
-	}
-	o.Protocol, o.DisableIndentity = 2, true
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
-	defer cancel()
-	c := redis.NewClient(o)
-	defer c.Close()
-	info, err := c.InfoMap(ctx, "server").Result()
-	if err != nil {
-		return "", 0, err
-	}
-	bulk := 0
-	if cfg, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result(); err == nil {
-		bulk, _ = strconv.Atoi(cfg["proto-max-bulk-len"])
-	}
-	return info["Server"]["redis_version"], bulk, nil
 }
 
 // rewrites reports whether a key's payload goes as plain commands.

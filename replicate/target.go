@@ -6,25 +6,50 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/replicant/replicant/forwarder"
 )
 
-// targetKind connects the writers of one kind of target.
-type targetKind struct {
-	snapshot func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error)
-	stream   func(ctx context.Context, s *replica) (forwarder.StreamWriter, error)
+// target is where a sync writes: the kind of target, its addresses and
+// connection settings, and what its writers need of the rest of the sync.
+// It dials the writers (target*.go) and is the one place that reaches the
+// target with go-redis, for replicant's own keys, version, scans and
+// sweeps (interlock.go, sweep.go, snapshot_plan.go).
+type target struct {
+	kind  string           // KindStandalone, KindCluster, KindTwemproxy, kindPool
+	cfg   forwarder.Config // connection settings; Addr: the server, a cluster's first seed, a pool's first server
+	addrs []string         // the server, a cluster's seeds, or a pool's servers
+	pool  *poolTarget      // the pool of a kindPool target
+	log   zerolog.Logger
+
+	checkpointKey   string
+	twemproxyConfig string // nutcracker.yml of a twemproxy target
+	twemproxyPool   string // its pool, by name
+	connectTimeout  time.Duration
+	// commandKeys and commandKeyIndexes give a command's keys and their
+	// positions, from the source's key specs once loaded.
+	commandKeys       func(args [][]byte) ([][]byte, bool)
+	commandKeyIndexes func(args [][]byte) ([]int, bool)
 }
 
-// targetKinds holds every kind but auto; the files of other kinds add
-// theirs in init.
-var targetKinds = map[string]targetKind{
+// targetWriters connects the writers of one kind of target.
+type targetWriters struct {
+	snapshot func(ctx context.Context, t *target) (forwarder.SnapshotWriter, error)
+	stream   func(ctx context.Context, t *target) (forwarder.StreamWriter, error)
+}
+
+// writersOf holds the writers of every kind but auto; the files of other
+// kinds add theirs in init.
+var writersOf = map[string]targetWriters{
 	KindStandalone: {
-		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
-			return forwarder.Dial(ctx, s.dstCfg)
+		snapshot: func(ctx context.Context, t *target) (forwarder.SnapshotWriter, error) {
+			return forwarder.Dial(ctx, t.cfg)
 		},
-		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
-			return forwarder.DialTxn(ctx, s.dstCfg, s.opts.CheckpointKey)
+		stream: func(ctx context.Context, t *target) (forwarder.StreamWriter, error) {
+			return forwarder.DialTxn(ctx, t.cfg, t.checkpointKey)
 		},
 	},
 }
@@ -71,7 +96,7 @@ func resolveTargetKind(flag string, dst Endpoint) (string, error) {
 	case dst.Cluster && kind != KindCluster:
 		return "", fmt.Errorf("--target-kind %s does not fit a redis+cluster:// target", kind)
 	}
-	if _, ok := targetKinds[kind]; !ok || kind == kindPool {
+	if _, ok := writersOf[kind]; !ok || kind == kindPool {
 		return "", fmt.Errorf("--target-kind %q: want one of %s", flag, strings.Join(knownKinds(), ", "))
 	}
 	return kind, nil
@@ -79,7 +104,7 @@ func resolveTargetKind(flag string, dst Endpoint) (string, error) {
 
 func knownKinds() []string {
 	names := []string{KindAuto}
-	for k := range targetKinds {
+	for k := range writersOf {
 		if k == kindPool {
 			continue // twemproxy with a config and no target address
 		}
@@ -90,12 +115,12 @@ func knownKinds() []string {
 }
 
 // dialSnapshot connects the writer of a full sync's keys to the target.
-func (s *replica) dialSnapshot(ctx context.Context) (forwarder.SnapshotWriter, error) {
-	return targetKinds[s.targetKind].snapshot(ctx, s)
+func (t *target) dialSnapshot(ctx context.Context) (forwarder.SnapshotWriter, error) {
+	return writersOf[t.kind].snapshot(ctx, t)
 }
 
 // dialStream connects the writer of the live stream to the target and
 // reads its checkpoint.
-func (s *replica) dialStream(ctx context.Context) (forwarder.StreamWriter, error) {
-	return targetKinds[s.targetKind].stream(ctx, s)
+func (t *target) dialStream(ctx context.Context) (forwarder.StreamWriter, error) {
+	return writersOf[t.kind].stream(ctx, t)
 }

@@ -7,25 +7,25 @@ import (
 )
 
 func init() {
-	targetKinds[KindCluster] = targetKind{
-		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
-			w, err := forwarder.DialClusterSnapshot(ctx, s.clusterConfig())
+	writersOf[KindCluster] = targetWriters{
+		snapshot: func(ctx context.Context, t *target) (forwarder.SnapshotWriter, error) {
+			w, err := forwarder.DialClusterSnapshot(ctx, t.clusterConfig())
 			if err != nil {
 				return nil, err
 			}
 			return db0Only{w, forwarder.ErrClusterDB}, nil
 		},
-		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
-			return forwarder.DialClusterStream(ctx, s.clusterConfig())
+		stream: func(ctx context.Context, t *target) (forwarder.StreamWriter, error) {
+			return forwarder.DialClusterStream(ctx, t.clusterConfig())
 		},
 	}
 }
 
 // clusterConfig describes the cluster target: its seeds, the connection
 // settings and the key positions of the source's commands.
-func (s *replica) clusterConfig() forwarder.ClusterConfig {
+func (t *target) clusterConfig() forwarder.ClusterConfig {
 	return forwarder.ClusterConfig{
-		Config: s.dstCfg, Seeds: s.dstAddrs, CheckpointKey: s.opts.CheckpointKey,
-		KeyIndexes: s.commandKeyIndexes,
+		Config: t.cfg, Seeds: t.addrs, CheckpointKey: t.checkpointKey,
+		KeyIndexes: t.commandKeyIndexes,
 	}
 }

@@ -18,16 +18,16 @@ import (
 const kindPool = "twemproxy-direct"
 
 func init() {
-	targetKinds[kindPool] = targetKind{
-		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
-			w, err := forwarder.DialClusterSnapshot(ctx, s.poolConfig())
+	writersOf[kindPool] = targetWriters{
+		snapshot: func(ctx context.Context, t *target) (forwarder.SnapshotWriter, error) {
+			w, err := forwarder.DialClusterSnapshot(ctx, t.poolConfig())
 			if err != nil {
 				return nil, err
 			}
 			return db0Only{w, forwarder.ErrProxyDB}, nil
 		},
-		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
-			return forwarder.DialClusterStream(ctx, s.poolConfig())
+		stream: func(ctx context.Context, t *target) (forwarder.StreamWriter, error) {
+			return forwarder.DialClusterStream(ctx, t.poolConfig())
 		},
 	}
 }
@@ -86,18 +86,17 @@ func (p *poolTarget) addrs() []string {
 
 // usePool makes the replica write to the pool's servers: their addresses,
 // and the pool's redis_auth unless the target's password is given.
-func (s *replica) usePool(o Config) error {
+func (t *target) usePool(o Config) error {
 	p, err := loadPoolTarget(o.TwemproxyConfig, o.TwemproxyPool)
 	if err != nil {
 		return fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
 	}
-	s.pool, s.targetKind, s.dstAddrs = p, kindPool, p.addrs()
-	s.dstCfg.Addr = s.dstAddrs[0]
-	s.opts.Target.Name = fmt.Sprintf("twemproxy pool %q of %s", p.pool.Name, o.TwemproxyConfig)
-	if s.dstCfg.Password == "" {
-		s.dstCfg.Password = p.pool.RedisAuth
+	t.pool, t.kind, t.addrs = p, kindPool, p.addrs()
+	t.cfg.Addr = t.addrs[0]
+	if t.cfg.Password == "" {
+		t.cfg.Password = p.pool.RedisAuth
 	}
-	s.log.Info().Str("pool", p.pool.Name).Strs("servers", s.dstAddrs).Str("hash", p.pool.Hash).
+	t.log.Info().Str("pool", p.pool.Name).Strs("servers", t.addrs).Str("hash", p.pool.Hash).
 		Str("distribution", p.pool.Distribution).Str("hash_tag", p.pool.HashTag).
 		Msg("target: a twemproxy pool, written straight to its servers with nutcracker's placement")
 	return nil
@@ -105,24 +104,24 @@ func (s *replica) usePool(o Config) error {
 
 // poolConfig describes the pool to the sharded writer: its servers in
 // config order, placed by the pool's router.
-func (s *replica) poolConfig() forwarder.ClusterConfig {
-	cfg := s.clusterConfig()
-	cfg.Pool = s.pool.router
+func (t *target) poolConfig() forwarder.ClusterConfig {
+	cfg := t.clusterConfig()
+	cfg.Pool = t.pool.router
 	return cfg
 }
 
 // poolServerClient is a client of the pool server that holds key.
-func (s *replica) poolServerClient(key string) *redis.Client {
-	o := s.targetClientOptions()
-	o.Addr = s.pool.router.Server([]byte(key)).Addr
+func (t *target) poolServerClient(key string) *redis.Client {
+	o := t.clientOptions()
+	o.Addr = t.pool.router.Server([]byte(key)).Addr
 	return redis.NewClient(o)
 }
 
 // eachPoolServer calls fn with a client of each server of the pool.
-func (s *replica) eachPoolServer(fn func(addr string, c *redis.Client) error) error {
+func (t *target) eachPoolServer(fn func(addr string, c *redis.Client) error) error {
 	var errs []error
-	for _, addr := range s.dstAddrs {
-		o := s.targetClientOptions()
+	for _, addr := range t.addrs {
+		o := t.clientOptions()
 		o.Addr = addr
 		c := redis.NewClient(o)
 		err := fn(addr, c)

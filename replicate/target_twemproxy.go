@@ -16,9 +16,9 @@ import (
 )
 
 func init() {
-	targetKinds[KindTwemproxy] = targetKind{
-		snapshot: func(ctx context.Context, s *replica) (forwarder.SnapshotWriter, error) {
-			cfg, err := s.proxyConfig()
+	writersOf[KindTwemproxy] = targetWriters{
+		snapshot: func(ctx context.Context, t *target) (forwarder.SnapshotWriter, error) {
+			cfg, err := t.proxyConfig()
 			if err != nil {
 				return nil, err
 			}
@@ -28,12 +28,12 @@ func init() {
 			}
 			return db0Only{w, forwarder.ErrProxyDB}, nil
 		},
-		stream: func(ctx context.Context, s *replica) (forwarder.StreamWriter, error) {
-			cfg, err := s.proxyConfig()
+		stream: func(ctx context.Context, t *target) (forwarder.StreamWriter, error) {
+			cfg, err := t.proxyConfig()
 			if err != nil {
 				return nil, err
 			}
-			return forwarder.DialProxyStream(ctx, cfg, s.opts.CheckpointKey)
+			return forwarder.DialProxyStream(ctx, cfg, t.checkpointKey)
 		},
 	}
 }
@@ -41,12 +41,12 @@ func init() {
 // proxyConfig describes the twemproxy target: the connection settings, the
 // key positions of the source's commands, and with --twemproxy-config the
 // pool's servers (which take FLUSHALL directly).
-func (s *replica) proxyConfig() (forwarder.ProxyConfig, error) {
-	cfg := forwarder.ProxyConfig{Config: s.dstCfg, Keys: s.commandKeys, KeyIndexes: s.commandKeyIndexes}
-	if s.opts.TwemproxyConfig == "" {
+func (t *target) proxyConfig() (forwarder.ProxyConfig, error) {
+	cfg := forwarder.ProxyConfig{Config: t.cfg, Keys: t.commandKeys, KeyIndexes: t.commandKeyIndexes}
+	if t.twemproxyConfig == "" {
 		return cfg, nil
 	}
-	servers, err := nutcrackerServers(s.opts.TwemproxyConfig, s.opts.TwemproxyPool, s.dstCfg.Addr)
+	servers, err := nutcrackerServers(t.twemproxyConfig, t.twemproxyPool, t.cfg.Addr)
 	if err != nil {
 		return cfg, fatalError{fmt.Errorf("--twemproxy-config: %w", err)}
 	}
@@ -57,14 +57,14 @@ func (s *replica) proxyConfig() (forwarder.ProxyConfig, error) {
 // poolServers lists the servers of a twemproxy target's pool: those
 // written directly, or those of the pool the proxy listens with, read
 // from --twemproxy-config; errCannotScan without one.
-func (s *replica) poolServers() ([]string, error) {
+func (t *target) poolServers() ([]string, error) {
 	switch {
-	case s.targetKind == kindPool:
-		return s.dstAddrs, nil
-	case s.opts.TwemproxyConfig == "":
+	case t.kind == kindPool:
+		return t.addrs, nil
+	case t.twemproxyConfig == "":
 		return nil, errCannotScan
 	}
-	return nutcrackerServers(s.opts.TwemproxyConfig, s.opts.TwemproxyPool, s.dstCfg.Addr)
+	return nutcrackerServers(t.twemproxyConfig, t.twemproxyPool, t.cfg.Addr)
 }
 
 // nutcrackerServers reads the addresses of the servers of a pool from a
@@ -85,12 +85,12 @@ func nutcrackerServers(path, name, addr string) ([]string, error) {
 // explainTargetEOF turns a connection the target closed at start, which a
 // twemproxy does on a command it does not know (HELLO, INFO), into the
 // advice to say what the target is; other errors are kept.
-func (s *replica) explainTargetEOF(ctx context.Context, err error) error {
-	if err == nil || s.targetKind != KindStandalone || s.dstCfg.TLS != nil ||
+func (t *target) explainTargetEOF(ctx context.Context, err error) error {
+	if err == nil || t.kind != KindStandalone || t.cfg.TLS != nil ||
 		!(errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF")) {
 		return err
 	}
-	if looksLikeTwemproxy(ctx, s.dstCfg.Addr, s.dstCfg.Username, s.dstCfg.Password, s.opts.ConnectTimeout) {
+	if looksLikeTwemproxy(ctx, t.cfg.Addr, t.cfg.Username, t.cfg.Password, t.connectTimeout) {
 		return fatalError{fmt.Errorf("the target looks like twemproxy (it answers PING but closes the connection on INFO): pass --target-kind twemproxy (%v)", err)}
 	}
 	return err
