@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -57,5 +58,27 @@ func TestEndpointsCloseWaits(t *testing.T) {
 			c.Close()
 			t.Errorf("%s still accepts connections after Close", addr)
 		}
+	}
+}
+
+// TestRequestCutover: the client sends CUTOVER with the timeout and
+// KEEPSYNCING, and returns the endpoint's report.
+func TestRequestCutover(t *testing.T) {
+	e := &Endpoints{}
+	defer e.Close()
+	f := newFake()
+	addr, err := e.StartAdmin("127.0.0.1:0", Options{Password: "pw"}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := RequestCutover(context.Background(), addr, "pw", 1500*time.Millisecond, true)
+	if err != nil || out == "" {
+		t.Fatalf("RequestCutover: %q, %v", out, err)
+	}
+	if calls := f.Calls(); calls != "cutover 1.5s keep" {
+		t.Errorf("the endpoint was asked %q, want a cutover of 1.5s, keep syncing", calls)
+	}
+	if _, err := RequestCutover(context.Background(), addr, "wrong", time.Second, false); err == nil {
+		t.Error("a wrong password was taken")
 	}
 }

@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/replicant/replicant/admin"
 )
 
 // cutoverOptions are the flags of "replicant cutover".
@@ -64,14 +63,7 @@ func runCutover(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "replicant cutover: --timeout %s: must be above 0 (the longest the source's writes stay paused)\n", o.Timeout)
 		return exitUsage
 	}
-	c := redis.NewClient(&redis.Options{Addr: o.Admin, Password: o.AdminPassword, Protocol: 2, DisableIndentity: true,
-		MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: o.Timeout + 30*time.Second})
-	defer c.Close()
-	cmd := []any{"CUTOVER", "TIMEOUT", strconv.FormatFloat(o.Timeout.Seconds(), 'f', -1, 64)}
-	if o.KeepSyncing {
-		cmd = append(cmd, "KEEPSYNCING")
-	}
-	out, err := c.Do(context.Background(), cmd...).Text()
+	out, err := admin.RequestCutover(context.Background(), o.Admin, o.AdminPassword, o.Timeout, o.KeepSyncing)
 	if err != nil {
 		fmt.Fprintf(stderr, "replicant cutover: %v\n", err)
 		return exitError

@@ -7,13 +7,10 @@
 //
 // Run "replicant --help" and "replicant sync --help" for every flag. This
 // package is the command line only: flags, the config file and the
-// environment, TLS files, logging, the progress bar on a terminal, the
-// admin and metrics listeners, and the sync, verify and cutover
-// subcommands. What a Go program needs too lives in the libraries: URLs
-// are read by replicate.ParseURL (for verify as well), the progress line
-// is replicate.ProgressMeter's, the filter flags' text forms are package
-// filter's, and verify's summary line and sync-aware settings
-// (Result.Summary, Config.UseFilter, Config.SkipSyncKeys) are package
-// verify's. The sync itself is package replicate; the cutover subcommand
-// is a client of a running sync's admin endpoint.
+// environment, TLS files, logging, the progress bar on a terminal, and the
+// sync, verify and cutover subcommands. The rest lives in the libraries:
+// the sync in package replicate (with replicate.ParseURL and
+// replicate.ProgressMeter), the comparison in package verify, the filters'
+// text forms in package filter, and the admin, metrics and profiling
+// listeners and the cutover client in package admin.
 package main
