@@ -711,15 +711,29 @@ func runLevel(ctx context.Context, bin, mode string, kind targetKind, lvl liveLe
 		res.err = firstLine(err.Error())
 		return res, nil
 	}
-	// every write of the source is on the target now
-	s2, err1 := benchWrites(ctx, src)
-	t2, err2 := targetWrites(ctx, f.dst)
-	if err := errors.Join(err1, err2); err != nil {
+	// On one server the marker comes after every write. On several (a
+	// cluster, a pool) each applies its share on its own, so the marker's
+	// server may be done before the others: their counts are read again
+	// until nothing is missing or settleMax has passed.
+	s2, err := benchWrites(ctx, src)
+	if err != nil {
 		return res, err
 	}
-	res.missing = s2.sub(s0).pick(res.exact) - t2.sub(t0).pick(res.exact)
-	return res, nil
+	for settle := time.Now().Add(settleMax); ; time.Sleep(50 * time.Millisecond) {
+		t2, err := targetWrites(ctx, f.dst)
+		if err != nil {
+			return res, err
+		}
+		res.missing = s2.sub(s0).pick(res.exact) - t2.sub(t0).pick(res.exact)
+		if res.missing <= 0 || time.Now().After(settle) {
+			return res, nil
+		}
+	}
 }
+
+// settleMax bounds the wait for every server of a sharded target to count
+// what the source wrote, after the marker is visible on one of them.
+const settleMax = 10 * time.Second
 
 // probe writes a key on src every probeEvery and waits for it on dst, until
 // ctx ends; it returns the longest wait (a probe cut short by ctx counts

@@ -276,7 +276,7 @@ func targetLiveReport(tr *targetResult) string {
 	if len(missing) == 0 {
 		b.WriteString("\nAfter every catch-up the target had applied exactly as many of the counted writes as the source executed.\n")
 	} else {
-		fmt.Fprintf(&b, "\n**Counted writes of the source not on the target after the catch-up**: %s.\n", strings.Join(missing, "; "))
+		fmt.Fprintf(&b, "\n**Counted writes of the source not on the target after the catch-up** (the servers' counts read again for up to 10s, as each applies its share on its own): %s.\n", strings.Join(missing, "; "))
 	}
 	for i, k := range tr.kinds {
 		var best levelResult
