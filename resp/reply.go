@@ -86,22 +86,30 @@ func (r *Reader) ReadReply() (Reply, error) {
 	return r.readReply(0)
 }
 
-func (r *Reader) readReply(depth int) (Reply, error) {
+// replyHead reads a reply's first line, depth levels down: the reply with
+// its kind, and what follows the kind byte.
+func (r *Reader) replyHead(depth int) (Reply, []byte, error) {
 	if depth > maxDepth {
-		return Reply{}, protoErr("reply nested deeper than %d", maxDepth)
+		return Reply{}, nil, protoErr("reply nested deeper than %d", maxDepth)
 	}
 	line, err := r.readLine()
 	if err != nil {
 		if depth > 0 {
 			err = noEOF(err)
 		}
-		return Reply{}, err
+		return Reply{}, nil, err
 	}
 	if len(line) == 0 {
-		return Reply{}, protoErr("empty reply line")
+		return Reply{}, nil, protoErr("empty reply line")
 	}
-	rep := Reply{Kind: Kind(line[0])}
-	body := line[1:]
+	return Reply{Kind: Kind(line[0])}, line[1:], nil
+}
+
+func (r *Reader) readReply(depth int) (Reply, error) {
+	rep, body, err := r.replyHead(depth)
+	if err != nil {
+		return Reply{}, err
+	}
 	switch rep.Kind {
 	case SimpleString, Error, Double, BigNumber, Boolean:
 		rep.Str = append([]byte(nil), body...)
@@ -117,7 +125,7 @@ func (r *Reader) readReply(depth int) (Reply, error) {
 	case Array, Set, Push, Map, Attribute:
 		err = r.readAggregate(&rep, body, depth)
 	default:
-		return Reply{}, protoErr("unknown reply type %s", quote(line))
+		return Reply{}, protoErr("unknown reply type %s", quote(append([]byte{byte(rep.Kind)}, body...)))
 	}
 	if err != nil {
 		return Reply{}, err
@@ -196,21 +204,10 @@ func (r *Reader) ReadStatus() (Reply, error) {
 func (r *Reader) ReadHead() (Reply, error) { return r.readHead(0) }
 
 func (r *Reader) readHead(depth int) (Reply, error) {
-	if depth > maxDepth {
-		return Reply{}, protoErr("reply nested deeper than %d", maxDepth)
-	}
-	line, err := r.readLine()
+	rep, body, err := r.replyHead(depth)
 	if err != nil {
-		if depth > 0 {
-			err = noEOF(err)
-		}
 		return Reply{}, err
 	}
-	if len(line) == 0 {
-		return Reply{}, protoErr("empty reply line")
-	}
-	rep := Reply{Kind: Kind(line[0])}
-	body := line[1:]
 	switch rep.Kind {
 	case Error:
 		rep.Str = append([]byte(nil), body...)
@@ -229,7 +226,7 @@ func (r *Reader) readHead(depth int) (Reply, error) {
 	case Array, Set, Push, Map, Attribute:
 		err = r.headAggregate(&rep, body)
 	default:
-		return Reply{}, protoErr("unknown reply type %s", quote(line))
+		return Reply{}, protoErr("unknown reply type %s", quote(append([]byte{byte(rep.Kind)}, body...)))
 	}
 	if err != nil {
 		return Reply{}, err

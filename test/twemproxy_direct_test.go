@@ -229,6 +229,19 @@ func (p *pool) checkCounts(t *testing.T, src *redistest.Server) {
 	}
 }
 
+// endWrites stops the live writes and the counters, sends the cross-server
+// writes, and checks the pool: equal to the source, every key read back
+// through the proxy, counts exact.
+func (p *pool) endWrites(t *testing.T, src *redistest.Server, live *liveLoad, count *counters, within time.Duration) {
+	t.Helper()
+	live.stop(t)
+	count.stop(t)
+	crossSlotWrites(t, src.Client)
+	p.waitEqual(t, src, within)
+	p.throughProxy(t, src)
+	p.checkCounts(t, src)
+}
+
 // TestTwemproxyDirect syncs a source into a pool of three weighted, named
 // backends written straight to the servers (--twemproxy-config, no
 // --target): the full dataset of every type with a function library, then
@@ -268,12 +281,7 @@ func TestTwemproxyDirect(t *testing.T) {
 	}
 	cancel()
 	time.Sleep(2 * time.Second)
-	live.stop(t)
-	count.stop(t)
-	crossSlotWrites(t, src.Client)
-	p.waitEqual(t, src, 90*time.Second)
-	p.throughProxy(t, src)
-	p.checkCounts(t, src)
+	p.endWrites(t, src, live, count, 90*time.Second)
 
 	info, err := src.Client.Info(ctx, "stats").Result()
 	if err != nil {
@@ -315,12 +323,7 @@ func TestTwemproxyDirectPools(t *testing.T) {
 			r.waitOutput(t, `"message":"streaming"`, 60*time.Second)
 			live, count := startLive(t, src), startCounters(src)
 			time.Sleep(2 * time.Second)
-			live.stop(t)
-			count.stop(t)
-			crossSlotWrites(t, src.Client)
-			p.waitEqual(t, src, 60*time.Second)
-			p.throughProxy(t, src)
-			p.checkCounts(t, src)
+			p.endWrites(t, src, live, count, 60*time.Second)
 			if code := r.stop(t); code != 0 {
 				t.Fatalf("exit status %d", code)
 			}
