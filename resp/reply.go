@@ -158,20 +158,11 @@ func (r *Reader) readBulkReply(rep *Reply, body []byte) error {
 }
 
 func (r *Reader) readAggregate(rep *Reply, body []byte, depth int) error {
-	n, err := parseLen(body, r.MaxArray)
-	if err != nil {
+	if err := r.headAggregate(rep, body); err != nil || rep.IsNil {
 		return err
 	}
-	if n < 0 {
-		rep.IsNil = true
-		return nil
-	}
-	if rep.Kind == Map || rep.Kind == Attribute {
-		if 2*n > r.MaxArray {
-			return protoErr("map of %d pairs over the limit", n)
-		}
-		n *= 2
-	}
+	n := int(rep.Int)
+	rep.Int = 0 // ReadReply gives an aggregate's elements, not their count
 	rep.Elems = make([]Reply, 0, min(n, 1024))
 	for i := 0; i < n; i++ {
 		e, err := r.readReply(depth + 1)
