@@ -491,6 +491,10 @@ func (t *Txn) readBatch(b *txnBatch) error {
 	}
 	n := len(b.starts) + 3 // SELECT db, the commands, SELECT 0, SET
 	for i := -1; i < n; i++ {
+		if k := t.rd.SkipSuccesses(n - i); k > 0 { // MULTI's +OK, then +QUEUED each
+			i += k - 1
+			continue
+		}
 		rep, err := t.rd.ReadStatus()
 		if err != nil {
 			return t.lost(err)
@@ -578,12 +582,18 @@ func (t *Txn) readFence() (fenced bool, err error) {
 // outcome of each of the caller's commands.
 func (t *Txn) results(b *txnBatch, n int64) error {
 	var applied, refused int64
-	for i := range n {
+	for i := 0; i < int(n); i++ {
+		if k := t.rd.SkipSuccesses(int(n) - i); k > 0 {
+			// replies 1 to len(starts) are the caller's commands'
+			applied += int64(max(0, min(i+k, len(b.starts)+1)-max(i, 1)))
+			i += k - 1
+			continue
+		}
 		rep, err := t.rd.ReadStatus()
 		if err != nil {
 			return t.lost(err)
 		}
-		c := int(i) - 1 // the first reply is SELECT's
+		c := i - 1 // the first reply is SELECT's
 		if c < 0 || c >= len(b.starts) {
 			continue
 		}

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -172,6 +173,27 @@ func (r *Reader) readAggregate(rep *Reply, body []byte, depth int) error {
 		rep.Elems = append(rep.Elems, e)
 	}
 	return nil
+}
+
+// SkipSuccesses reads up to n replies that are simple strings or integers
+// (+QUEUED, +OK, :1: successes whose content does not matter) while they
+// are whole in the read buffer, and returns how many it read. It reads
+// nothing from the connection, and stops before any other reply, which
+// the caller reads with ReadStatus. It is ReadStatus for the common case
+// of a run of successes, at a fraction of the cost.
+func (r *Reader) SkipSuccesses(n int) int {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	i, k := 0, 0
+	for ; k < n && i < len(buf) && (buf[i] == '+' || buf[i] == ':'); k++ {
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 2 || buf[i+j-1] != '\r' {
+			break
+		}
+		i += j + 1
+	}
+	r.br.Discard(i)
+	r.n += int64(i)
+	return k
 }
 
 // ReadStatus reads one reply as ReadReply does but keeps only its outcome,

@@ -165,3 +165,33 @@ func TestAppendHeaderLengths(t *testing.T) {
 		}
 	}
 }
+
+func TestSkipSuccesses(t *testing.T) {
+	in := "+OK\r\n+QUEUED\r\n:12\r\n-ERR no\r\n+QUEUED\r\n$3\r\nabc\r\n+QUEUED\r\n+QUE"
+	rd := NewReader(strings.NewReader(in), 4096)
+	rd.Buffered().Peek(len(in)) // the whole input in the buffer
+	if k := rd.SkipSuccesses(2); k != 2 {
+		t.Fatalf("SkipSuccesses(2) = %d, want 2", k)
+	}
+	if k := rd.SkipSuccesses(10); k != 1 {
+		t.Fatalf("SkipSuccesses before an error = %d, want 1 (:12)", k)
+	}
+	if rep, err := rd.ReadStatus(); err != nil || rep.Kind != Error {
+		t.Fatalf("after the successes: %v %v, want the error reply", rep, err)
+	}
+	if k := rd.SkipSuccesses(10); k != 1 {
+		t.Fatalf("SkipSuccesses before a bulk string = %d, want 1", k)
+	}
+	if rep, err := rd.ReadStatus(); err != nil || rep.Kind != BulkString {
+		t.Fatalf("after the successes: %v %v, want the bulk string", rep, err)
+	}
+	if k := rd.SkipSuccesses(10); k != 1 {
+		t.Fatalf("SkipSuccesses before a partial line = %d, want 1", k)
+	}
+	if k := rd.SkipSuccesses(10); k != 0 {
+		t.Fatalf("SkipSuccesses of a partial line = %d, want 0", k)
+	}
+	if want := int64(len(in) - len("+QUE")); rd.Count() != want {
+		t.Fatalf("Count = %d, want %d", rd.Count(), want)
+	}
+}
