@@ -2,6 +2,7 @@ package psync
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -54,7 +55,16 @@ func TestFullResyncAfterKeepaliveNewlines(t *testing.T) {
 	}
 }
 
+// TestStreamOffsetsAndGetAck: ReadCommand and AppendCommand give each
+// command's end offset, answer GETACK, and AppendCommand keeps the bytes
+// as received.
 func TestStreamOffsetsAndGetAck(t *testing.T) {
+	for _, appending := range []bool{false, true} {
+		t.Run(fmt.Sprintf("append=%v", appending), func(t *testing.T) { testStreamOffsets(t, appending) })
+	}
+}
+
+func testStreamOffsets(t *testing.T, appending bool) {
 	stream := []string{
 		"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n",
 		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\x00\xff\r\n",
@@ -76,15 +86,24 @@ func TestStreamOffsetsAndGetAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	off := int64(50)
+	var spooled []byte
 	for i, s := range stream {
-		args, end, err := c.ReadCommand()
+		var end int64
+		if appending {
+			spooled, end, err = c.AppendCommand(spooled)
+		} else {
+			_, end, err = c.ReadCommand()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		off += int64(len(s))
 		if end != off || c.Received() != off {
-			t.Fatalf("command %d (%q): end %d, want %d", i, args[0], end, off)
+			t.Fatalf("command %d (%q): end %d, want %d", i, s, end, off)
 		}
+	}
+	if want := strings.Join(stream, ""); appending && string(spooled) != want {
+		t.Fatalf("AppendCommand appended %q, want the bytes received %q", spooled, want)
 	}
 	if ack := m.waitAck(t); !strings.HasSuffix(ack, "$2\r\n42\r\n") {
 		t.Fatalf("first ACK %q", ack)

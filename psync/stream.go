@@ -24,12 +24,33 @@ func (c *Conn) ReadCommand() (args [][]byte, endOffset int64, err error) {
 		return nil, 0, c.readErr(err)
 	}
 	end := c.received.Add(int64(size))
-	if isGetAck(args) && !c.legacy {
-		if err := c.sendAck(); err != nil {
-			return nil, 0, err
-		}
+	if err := c.ackIfAsked(args); err != nil {
+		return nil, 0, err
 	}
 	return args, end, nil
+}
+
+// ackIfAsked answers a REPLCONF GETACK.
+func (c *Conn) ackIfAsked(args [][]byte) error {
+	if isGetAck(args) && !c.legacy {
+		return c.sendAck()
+	}
+	return nil
+}
+
+// AppendCommand reads the next command of the stream as ReadCommand does
+// and appends its bytes, as received, to dst: what a spool keeps.
+func (c *Conn) AppendCommand(dst []byte) (out []byte, endOffset int64, err error) {
+	if !c.streaming {
+		if err := c.beginStream(); err != nil {
+			return dst, 0, err
+		}
+	}
+	args, out, size, err := c.rd.AppendCommand(dst)
+	if err != nil {
+		return dst, 0, c.readErr(err)
+	}
+	return out, c.received.Add(int64(size)), c.ackIfAsked(args)
 }
 
 // Buffered returns how many bytes of the stream are already read from the

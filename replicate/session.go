@@ -14,7 +14,6 @@ import (
 
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
-	"github.com/replicant/replicant/resp"
 	"github.com/replicant/replicant/spool"
 )
 
@@ -462,20 +461,21 @@ func (s *replica) restoreSnapshot(ctx context.Context, c *psync.Conn) error {
 }
 
 // pump reads the stream into the spool at network speed until the link
-// ends. What a command re-encodes to is exactly its bytes on the wire (the
-// stream is canonical RESP), so spool offsets are stream offsets.
+// ends. The spool keeps each command's bytes as received, so spool offsets
+// are stream offsets.
 func (s *replica) pump(c *psync.Conn) error {
 	s.log.Info().Int64("offset", c.StartOffset()).Msg("streaming")
 	buf := make([]byte, 0, 256<<10)
+	var end int64
 	for {
-		args, end, err := c.ReadCommand()
+		var err error
+		buf, end, err = c.AppendCommand(buf)
 		if err != nil {
 			if ferr := s.spoolAppend(buf, end); ferr != nil {
 				return ferr
 			}
 			return err
 		}
-		buf = resp.AppendCommand(buf, args...)
 		if c.Buffered() == 0 || len(buf) >= 128<<10 {
 			if err := s.spoolAppend(buf, end); err != nil {
 				return err

@@ -133,8 +133,8 @@ func parseLen(b []byte, max int) (int, error) {
 // command was whole in it) and are valid until the next read from the
 // Reader or its bufio.Reader; copy what you keep.
 func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
-	if args, size, ok := r.commandBuffered(); ok {
-		return args, size, nil
+	if args, raw, ok := r.commandBuffered(); ok {
+		return args, len(raw), nil
 	}
 	start := r.n
 	line, err := r.readLine()
@@ -171,33 +171,47 @@ func (r *Reader) ReadCommand() (args [][]byte, size int, err error) {
 	return r.args, int(r.n - start), nil
 }
 
+// AppendCommand reads one command as ReadCommand does and also appends its
+// bytes to dst: those received when the command was whole in the read
+// buffer (a copy, no re-encoding), else its canonical encoding (the same
+// bytes for a canonical stream, as a replication stream is).
+func (r *Reader) AppendCommand(dst []byte) (args [][]byte, out []byte, size int, err error) {
+	if args, raw, ok := r.commandBuffered(); ok {
+		return args, append(dst, raw...), len(raw), nil
+	}
+	if args, size, err = r.ReadCommand(); err != nil {
+		return nil, dst, 0, err
+	}
+	return args, AppendCommand(dst, args...), size, nil
+}
+
 // commandBuffered parses one command wholly held in the read buffer,
 // without copying: the arguments alias the buffer, which the bufio.Reader
 // keeps as it is until the next read from it. ok is false, and nothing is
 // consumed, when the buffer holds less than a whole command or anything
 // the slow path must judge (a protocol error, a limit): ReadCommand then
 // reads it as before, with the same errors.
-func (r *Reader) commandBuffered() (args [][]byte, size int, ok bool) {
+func (r *Reader) commandBuffered() (args [][]byte, raw []byte, ok bool) {
 	buf, _ := r.br.Peek(r.br.Buffered())
 	count, i, ok := fastLen(buf, 0, '*', r.MaxArray)
 	if !ok {
-		return nil, 0, false
+		return nil, nil, false
 	}
 	r.args = r.args[:0]
 	for ; count > 0; count-- {
 		var n int
 		if n, i, ok = fastLen(buf, i, '$', r.MaxBulk); !ok || len(buf)-i < n+2 {
-			return nil, 0, false
+			return nil, nil, false
 		}
 		if buf[i+n] != '\r' || buf[i+n+1] != '\n' {
-			return nil, 0, false
+			return nil, nil, false
 		}
 		r.args = append(r.args, buf[i:i+n:i+n])
 		i += n + 2
 	}
 	r.br.Discard(i)
 	r.n += int64(i)
-	return r.args, i, true
+	return r.args, buf[:i:i], true
 }
 
 // fastLen parses the line "<prefix><len>\r\n" at buf[i:], as parseLen
