@@ -97,7 +97,7 @@ func (a *applier) stopForExit() {
 	}
 	a.closeTarget()
 	if !a.wait(time.Second) {
-		if a.s.tempState {
+		if a.s.resume.temp {
 			a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the target's checkpoint keeps where it stands; the temporary spool goes)")
 		} else {
 			a.s.log.Warn().Msg("target: not answering; exiting without waiting for it (the spool and the target's checkpoint keep where it stands)")
@@ -192,7 +192,7 @@ func (a *applier) session(ctx context.Context) error {
 	defer a.retire(box)
 	cp, _, ok := t.Checkpoint()
 	sp := a.s.spool
-	if !ok || !a.s.knowsReplID(cp.ReplID) || cp.Offset < sp.Start() || cp.Offset > sp.End() {
+	if !ok || !a.s.resume.knows(cp.ReplID) || cp.Offset < sp.Start() || cp.Offset > sp.End() {
 		return fmt.Errorf("%w (checkpoint %q, spool holds %d-%d)", errTargetLostData, cp.String(), sp.Start(), sp.End())
 	}
 	t.SetApplied(cp.Offset)
@@ -366,7 +366,7 @@ func (b *batcher) add(args [][]byte, size int) {
 			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
 			return
 		}
-		if b.a.s.skipped.holdBack(b.db, args, b.a.s.commandKeys, b.a.s.log) {
+		if b.a.s.snap.skipped.holdBack(b.db, args, b.a.s.commandKeys, b.a.s.log) {
 			return
 		}
 		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
@@ -411,7 +411,7 @@ func (b *batcher) sweep(ctx context.Context, size int) error {
 }
 
 func (b *batcher) commit() error {
-	cp := forwarder.Checkpoint{ReplID: b.a.s.replID(), Offset: b.off, DB: b.db}
+	cp := forwarder.Checkpoint{ReplID: b.a.s.resume.replID(), Offset: b.off, DB: b.db}
 	b.open = false
 	if err := b.t.Commit(cp, ""); err != nil {
 		return err

@@ -40,7 +40,7 @@ func testReplica(t *testing.T, cfg Config) *replica {
 		t.Fatal(err)
 	}
 	ids := []string{"id1"}
-	s.replIDs.Store(&ids)
+	s.resume.replIDs.Store(&ids)
 	return s
 }
 

@@ -96,8 +96,10 @@
 //
 // # Inside
 //
-// A run is a replica (replica.go, session.go: the source link, the resume
-// decision from savedState in state.go, the snapshot in snapshot_*.go)
+// A run is a replica (replica.go, session.go: the source link and its
+// sessions) with a resumeState (resume_state.go: the state dir, the saved
+// state and the resume decision) and a snapshotCopier (snapshot_copier.go,
+// with its apply plan in snapshot_plan.go: the snapshot of a full sync)
 // writing to a target (target.go: the kind of target, its addresses and
 // settings; target_cluster.go, target_twemproxy.go and target_pool.go dial
 // its writers; target_clients.go reaches it with go-redis), whose stream

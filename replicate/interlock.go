@@ -25,7 +25,7 @@ import (
 //   - a first sync (no checkpoint of replicant on the target) finds no
 //     data it would overwrite, unless --overwrite; and a full resync
 //     does not FLUSHALL a target that lost replicant's checkpoint while
-//     holding data, unless --overwrite (markSnapshot).
+//     holding data, unless --overwrite (snapshotCopier.mark).
 
 // Suffixes of replicant's keys next to the checkpoint key on the target.
 const (
@@ -55,12 +55,12 @@ func (s *replica) interlocks(ctx context.Context) (_ context.Context, done func(
 		}
 	}()
 	id := randomID()
-	if !s.tempState {
-		if id, err = loadOwnerID(s.stateDir); err != nil {
+	if !s.resume.temp {
+		if id, err = loadOwnerID(s.resume.dir); err != nil {
 			return ctx, nil, err
 		}
 	}
-	l := newLease(c, s.leaseKey(), id, s.opts.LeaseTTL, s.replID, s.log.With().Str("side", "target").Logger())
+	l := newLease(c, s.leaseKey(), id, s.opts.LeaseTTL, s.resume.replID, s.log.With().Str("side", "target").Logger())
 	if err := l.acquire(ctx); err != nil {
 		return ctx, nil, err
 	}
@@ -187,7 +187,7 @@ func (s *replica) markCutover(ctx context.Context, off int64) error {
 	if s.lease != nil {
 		owner = s.lease.self.ID
 	}
-	b, err := json.Marshal(cutoverMark{At: time.Now().UTC(), Source: s.sourceAddr(), ReplID: s.replID(), Offset: off, Owner: owner})
+	b, err := json.Marshal(cutoverMark{At: time.Now().UTC(), Source: s.sourceAddr(), ReplID: s.resume.replID(), Offset: off, Owner: owner})
 	if err != nil {
 		return err
 	}

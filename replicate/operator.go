@@ -126,7 +126,7 @@ func masterOffset(ctx context.Context, c *redis.Client) (int64, error) {
 
 // workDone is keys restored plus commands applied.
 func (s *replica) workDone() int64 {
-	n := s.restored.Load()
+	n := s.snap.restored.Load()
 	if fwd := s.status.fwd.Load(); fwd != nil {
 		n += fwd.Stats().Restored
 	}
@@ -142,18 +142,15 @@ func (s *replica) Snapshot() admin.Status {
 	st := s.status
 	sh := admin.Shard{
 		Phase: st.phase(), Source: strings.Join(s.srcAddrs, ","), SourceOffset: s.ctl.sourceOffset.Load(),
-		KeysRestored: s.restored.Load(), RestoreErrors: st.restoreErrors.Load(), LagSeconds: -1,
-		OpsPerSec: float64(s.ctl.opsPerSec.Load()),
-	}
-	if ids := s.replIDs.Load(); ids != nil && len(*ids) > 0 {
-		sh.ReplID = (*ids)[0]
+		KeysRestored: s.snap.restored.Load(), RestoreErrors: st.restoreErrors.Load(), LagSeconds: -1,
+		OpsPerSec: float64(s.ctl.opsPerSec.Load()), ReplID: s.resume.replID(),
 	}
 	if fwd := st.fwd.Load(); fwd != nil {
 		fs := fwd.Stats()
 		sh.KeysRestored, sh.RestoreErrors = sh.KeysRestored+fs.Restored, sh.RestoreErrors+fs.RestoreErrors
 	}
 	sh.KeysSkipped = map[string]int64{"expired": s.ctl.expired.Load(), "refused": sh.RestoreErrors,
-		"unrepresentable": s.rewrites.unrepresentable.Load()}
+		"unrepresentable": s.snap.rewrites.unrepresentable.Load()}
 	if s.filter != nil {
 		sh.KeysSkipped["filtered"] = s.filtered.keys.Load()
 		sh.CommandsSkipped = map[string]int64{"filtered": s.filtered.commands.Load(), "mixed": s.filtered.mixed.Load()}

@@ -10,39 +10,30 @@ import (
 	"github.com/replicant/replicant/filter"
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
-	"github.com/replicant/replicant/rdbstream"
 	"github.com/replicant/replicant/rewrite"
 	"github.com/replicant/replicant/spool"
 )
 
-// replica joins a source link, the RDB decoder, the spool and the target
-// writers. Its fields are the run goroutine's; what other goroutines read is
-// atomic.
+// replica joins a source link, the resume state (resume_state.go), the
+// snapshot copier (snapshot_copier.go), the spool and the applier that
+// writes the stream to the target. Its fields are the run goroutine's;
+// what other goroutines read is atomic.
 type replica struct {
-	opts     Config
-	log      zerolog.Logger
-	srcCfg   psync.Config
-	src      *psync.Conn              // the current source link
-	fwd      forwarder.SnapshotWriter // the snapshot writer, during a full sync
-	plan     *applyPlan               // how snapshot keys are applied, read before each full sync
-	rewrites rewriteCounts            // snapshot keys rewritten or skipped as unrepresentable
-	skipped  skippedKeys              // snapshot keys skipped: their live writes are held back
-	dec      *rdbstream.Decoder
-	expiry   *rewrite.Expiry
-	status   *status
+	opts   Config
+	log    zerolog.Logger
+	srcCfg psync.Config
+	src    *psync.Conn     // the current source link
+	resume *resumeState    // the state dir and where the source's stream resumes
+	snap   *snapshotCopier // copies the source's snapshot in a full sync
+	expiry *rewrite.Expiry
+	status *status
 
 	srcAddrs   []string               // the source's addresses: a master and the replicas that may replace it
 	srcAddr    atomic.Pointer[string] // the address of the current source link
 	target     *target                // where the sync writes (target.go)
-	stateDir   string
-	tempState  bool // stateDir was made for this run: removed at exit
-	state      savedState
-	spool      *spool.Spool
+	spool      *spool.Spool           // the stream, in the state dir (opened by resume)
 	applier    atomic.Pointer[applier]
-	replIDs    atomic.Pointer[[]string] // known replication ids, newest first
-	bg         sync.WaitGroup           // the source poller and the status loop, waited for when the run ends
-	needFull   atomic.Bool              // the target lost its checkpoint
-	restored   atomic.Int64             // keys restored by finished snapshots
+	bg         sync.WaitGroup // the source poller and the status loop, waited for when the run ends
 	fullSyncs  int
 	everSynced bool // this process restored a snapshot or resumed
 
@@ -55,10 +46,6 @@ type replica struct {
 	ownPrefixes  []string // prefixes of replicant's own keys: the base checkpoint and heartbeat keys
 	forceFull    bool     // --after-cutover-ok over a cut-over target: a full sync, whatever the checkpoint
 	clearCutover bool     // the cut-over mark goes once the full sync began
-
-	// corruptSnapshots counts the snapshots in a row whose bytes arrived
-	// but did not decode (snapshotFailed).
-	corruptSnapshots int
 
 	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
 
@@ -83,6 +70,8 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 	}
 	s := &replica{opts: o, log: log, status: newStatus(), expiry: rewrite.NewExpiry(o.ExpireMargin),
 		srcAddrs: src.Addrs, ownPrefixes: []string{o.CheckpointKey}}
+	s.resume = &resumeState{log: log}
+	s.snap = &snapshotCopier{s: s}
 	if o.HeartbeatKey != "" {
 		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)
 	}

@@ -28,9 +28,10 @@ type rewriteCounts struct {
 
 // planApply reads the target's version and proto-max-bulk-len. A target
 // that answers neither (a proxy) gets every key rewritten.
-func (s *replica) planApply(ctx context.Context) *applyPlan {
+func (sc *snapshotCopier) planApply(ctx context.Context) *applyPlan {
+	s := sc.s
 	p := &applyPlan{mode: s.opts.Apply, maxRestore: int(s.opts.MaxRestoreBytes)}
-	s.skipped.reset()
+	sc.skipped.reset()
 	version, bulk, err := s.target.version(ctx)
 	if err != nil || version == "" {
 		p.target = rewrite.TargetOf("99.0.0")
@@ -64,7 +65,8 @@ func (p *applyPlan) rewrites(sourceRDB, payload int) bool {
 // bigCount is rdbstream's Options.BigCount: values with more elements are
 // streamed from the RDB to the target as commands, never held whole. Off
 // with --apply restore, which sends every value as its payload.
-func (s *replica) bigCount() int64 {
+func (sc *snapshotCopier) bigCount() int64 {
+	s := sc.s
 	if s.opts.Apply == ApplyRestore {
 		return 0
 	}
@@ -73,7 +75,8 @@ func (s *replica) bigCount() int64 {
 
 // bigString is rdbstream's Options.BigString: plain strings longer than
 // --max-restore-bytes are streamed too.
-func (s *replica) bigString() int64 {
+func (sc *snapshotCopier) bigString() int64 {
+	s := sc.s
 	if s.opts.Apply == ApplyRestore {
 		return 0
 	}
@@ -81,24 +84,25 @@ func (s *replica) bigString() int64 {
 }
 
 // rewriteBig streams a big value from the RDB to the target as commands.
-func (s *replica) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
-	done, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
+func (sc *snapshotCopier) rewriteBig(e *rdbstream.Entry, expireAt int64) error {
+	done, err := sc.rewriteWith(e, func(emit func([][]byte) error) error {
 		return rewrite.Big(e.Key, e.Type, expireAt, e.Elements, emit)
 	})
 	if done {
-		s.rewrites.big.Add(1)
+		sc.rewrites.big.Add(1)
 	}
 	return err
 }
 
 // rewriteKey sends a key as plain commands.
-func (s *replica) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
-	o := rewrite.Options{Target: s.plan.target, DropFieldTTL: s.opts.DropFieldTTL, FieldTTLsDropped: func(n int) {
-		s.rewrites.fieldTTLsDropped.Add(int64(n))
+func (sc *snapshotCopier) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
+	s := sc.s
+	o := rewrite.Options{Target: sc.plan.target, DropFieldTTL: s.opts.DropFieldTTL, FieldTTLsDropped: func(n int) {
+		sc.rewrites.fieldTTLsDropped.Add(int64(n))
 		s.log.Warn().Str("key", string(e.Key)).Int("db", e.DB).Int("fields", n).
 			Msg("snapshot key copied without its field TTLs (--drop-field-ttl): the target does not keep them")
 	}}
-	_, err := s.rewriteWith(e, func(emit func([][]byte) error) error {
+	_, err := sc.rewriteWith(e, func(emit func([][]byte) error) error {
 		return rewrite.Key(e.Key, e.Payload, expireAt, o, emit)
 	})
 	return err
@@ -107,18 +111,19 @@ func (s *replica) rewriteKey(e *rdbstream.Entry, expireAt int64) error {
 // rewriteWith sends the commands build emits for key e, and reports
 // whether the key was written. A key the target cannot represent is
 // skipped with a warning and counted, or with --strict stops the sync.
-func (s *replica) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) error) error) (bool, error) {
+func (sc *snapshotCopier) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte) error) error) (bool, error) {
+	s := sc.s
 	first := true
 	err := build(func(args [][]byte) error {
-		err := s.fwd.Rewrite(e.DB, args, first)
+		err := sc.fwd.Rewrite(e.DB, args, first)
 		first = false
 		return err
 	})
 	var ue *rewrite.UnrepresentableError
 	switch {
 	case errors.As(err, &ue):
-		s.rewrites.unrepresentable.Add(1)
-		s.skipped.add(e.DB, ue.Key, s.log)
+		sc.rewrites.unrepresentable.Add(1)
+		sc.skipped.add(e.DB, ue.Key, s.log)
 		s.log.Warn().Str("key", ue.Key).Int("db", e.DB).Str("reason", ue.Reason).Msg("snapshot key skipped: the target cannot represent it; its live writes are held back")
 		if s.opts.Strict {
 			return false, fatalError{fmt.Errorf("--strict: %w", err)}
@@ -129,6 +134,6 @@ func (s *replica) rewriteWith(e *rdbstream.Entry, build func(emit func([][]byte)
 	case err != nil:
 		return false, err
 	}
-	s.rewrites.rewritten.Add(1)
+	sc.rewrites.rewritten.Add(1)
 	return true, nil
 }

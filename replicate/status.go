@@ -60,7 +60,7 @@ func (st *status) loop(ctx context.Context, s *replica, every time.Duration) {
 // log writes one status line.
 func (st *status) log(s *replica, msg string) {
 	ev := s.log.Info().Str("phase", st.phase())
-	restored, restoreErrors := s.restored.Load(), st.restoreErrors.Load()
+	restored, restoreErrors := s.snap.restored.Load(), st.restoreErrors.Load()
 	if fwd := st.fwd.Load(); fwd != nil {
 		fs := fwd.Stats()
 		restored, restoreErrors = restored+fs.Restored, restoreErrors+fs.RestoreErrors
@@ -77,7 +77,7 @@ func (st *status) log(s *replica, msg string) {
 		received, done := s.spool.End(), a.Applied()
 		ev = ev.Int64("commands", applied).Int64("command_errors", refused).
 			Int64("offset", received).Int64("applied", done).Int64("lag_bytes", max(0, received-done))
-		if held := s.skipped.held.Load(); held > 0 {
+		if held := s.snap.skipped.held.Load(); held > 0 {
 			ev = ev.Int64("commands_held_back", held) // writes to keys the snapshot skipped
 		}
 	}
@@ -96,7 +96,7 @@ type summaryCounts struct {
 
 func (s *replica) summaryCounts() summaryCounts {
 	st := s.status
-	c := summaryCounts{restored: s.restored.Load(), restoreErrors: st.restoreErrors.Load(),
+	c := summaryCounts{restored: s.snap.restored.Load(), restoreErrors: st.restoreErrors.Load(),
 		commands: s.pastCommands.Load(), refused: s.pastRefused.Load()}
 	if fwd := st.fwd.Load(); fwd != nil {
 		fs := fwd.Stats()

@@ -1,9 +1,8 @@
 package replicate
 
 import (
+	"sync"
 	"testing"
-
-	"github.com/replicant/replicant/spool"
 )
 
 // TestStateRoundTrip: the saved state reads back as written, and keeps
@@ -30,9 +29,9 @@ func TestStateRoundTrip(t *testing.T) {
 }
 
 // TestNextResumePoint: after a lost link the sync asks for a partial
-// resync from the end of the spool only when the saved state says the
-// snapshot of a known stream is on the target and nothing asked for a
-// full resync.
+// resync from the end of the spool (here 1005) only when the saved state
+// says the snapshot of a known stream is on the target and nothing asked
+// for a full resync.
 func TestNextResumePoint(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -48,24 +47,46 @@ func TestNextResumePoint(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := testReplica(t, Config{})
-			sp, err := spool.Open(t.TempDir(), spool.Options{MaxBytes: 1 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sp.Close()
-			if err := sp.Reset(1000); err != nil {
-				t.Fatal(err)
-			}
-			if err := sp.Append([]byte("hello")); err != nil {
-				t.Fatal(err)
-			}
-			s.spool = sp
-			s.setState(c.state)
-			s.needFull.Store(c.needFull)
-			if got := s.nextResumePoint(); got != c.want {
-				t.Errorf("nextResumePoint() = %+v, want %+v", got, c.want)
+			var r resumeState
+			r.set(c.state)
+			r.needFull.Store(c.needFull)
+			if got := r.next(1005); got != c.want {
+				t.Errorf("next(1005) = %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestKnowsReplIDWhileResuming: the applier asks whether it knows a
+// replication id while a partial resync on the run goroutine records a new
+// one. Run under -race it shows any read of the saved state that is not
+// synchronised; it must also answer right for old and new ids.
+func TestKnowsReplIDWhileResuming(t *testing.T) {
+	var r resumeState
+	r.set(savedState{ReplIDs: []string{"old"}})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the run goroutine: partial resyncs with new ids
+		defer wg.Done()
+		for i := range 2000 {
+			r.set(savedState{ReplIDs: []string{"new", "old"}, SnapshotDone: i%2 == 0})
+		}
+	}()
+	go func() { // the applier: checkpoints read back from the target
+		defer wg.Done()
+		for range 2000 {
+			if !r.knows("old") {
+				t.Error("an id of the saved state is unknown")
+				return
+			}
+			if r.knows("other") {
+				t.Error("an id never seen is known")
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	if !r.knows("new") || r.replID() != "new" {
+		t.Fatal("the newest id is unknown")
 	}
 }
