@@ -92,6 +92,9 @@ func damage(t *testing.T, path string, fn func(b []byte) []byte) {
 	}
 }
 
+// onDisk keeps no bytes in memory: every Reader reads the files.
+var onDisk = Options{MemoryTail: -1}
+
 // Three records of 100 bytes in one segment: the second starts at byte
 // segHeaderLen + recHeaderLen + 100 of the file.
 const rec2 = segHeaderLen + recHeaderLen + 100
@@ -117,7 +120,7 @@ func TestReaderDetectsDamage(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s, all := fill(t, dir, Options{}, chunk('a', 100), chunk('b', 100), chunk('c', 100))
+			s, all := fill(t, dir, onDisk, chunk('a', 100), chunk('b', 100), chunk('c', 100))
 			defer s.Close()
 			path := segFiles(t, dir)[0]
 			damage(t, path, c.fn)
@@ -398,9 +401,17 @@ func validPrefix(b []byte) []byte {
 }
 
 // TestConcurrentAppendRead reads the live end while it is appended to,
-// across segments and records of every size, as the applier does.
+// across segments and records of every size, as the applier does: from
+// the memory tail, from the files, and switching between them as the tail
+// starts again.
 func TestConcurrentAppendRead(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{SegmentBytes: 64 << 10})
+	for _, tail := range []int{0, 5000, -1} {
+		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) { testConcurrentAppendRead(t, tail) })
+	}
+}
+
+func testConcurrentAppendRead(t *testing.T, tail int) {
+	s, err := Open(t.TempDir(), Options{SegmentBytes: 64 << 10, MemoryTail: tail})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,5 +448,36 @@ func TestConcurrentAppendRead(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMemoryTail: Readers near the end take the newest bytes from memory,
+// as appended, without reading the file back; a Reader further back reads
+// the file and checks it; a trimmed or reset offset is not served.
+func TestMemoryTail(t *testing.T) {
+	dir := t.TempDir()
+	s, all := fill(t, dir, Options{MemoryTail: 150}, chunk('a', 100), chunk('b', 100), chunk('c', 100))
+	path := segFiles(t, dir)[0]
+	rec3 := rec2 + recHeaderLen + 100
+	damage(t, path, func(b []byte) []byte { b[rec3+recHeaderLen+10] ^= 0x10; return b })
+	got, err := readAll(s, 200)
+	if err != nil || !bytes.Equal(got, all[200:]) {
+		t.Fatalf("from the memory tail: %d bytes, %v; want the 100 appended last", len(got), err)
+	}
+	damage(t, path, func(b []byte) []byte { b[rec2+recHeaderLen+10] ^= 0x10; return b })
+	got, err = readAll(s, 0)
+	wantCorrupt(t, err, path, rec2, "checksum")
+	if !bytes.Equal(got, all[:100]) {
+		t.Fatalf("read %d bytes before the damage on disk, want 100", len(got))
+	}
+	if err := s.Reset(300); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.fromRecent(make([]byte, 10), 250); n != 0 {
+		t.Fatalf("after Reset the tail still serves %d bytes", n)
+	}
+	s.Close()
+	if _, err := Open(dir, Options{}); err != nil {
+		t.Fatalf("open after Reset: %v", err)
 	}
 }

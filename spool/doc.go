@@ -18,8 +18,11 @@
 // the last segment whole, drops an Append a crash cut short, and fails
 // with an error wrapping ErrCorrupt (a *CorruptError naming the file and
 // the byte) on damage or on a segment of an older format. A Reader checks
-// every record before it returns its bytes and fails the same way. The
-// dir is 0700 and the files 0600: they hold the data.
+// every record it reads from a file before it returns its bytes and fails
+// the same way. The newest bytes (Options.MemoryTail, 1 MiB) are also kept
+// in memory as appended: a Reader at the end, as the applier is while the
+// target keeps up, takes them from there and reads no file. The dir is
+// 0700 and the files 0600: they hold the data.
 //
 //	sp, err := spool.Open(dir, spool.Options{MaxBytes: 4 << 30})
 //	sp.Reset(startOffset)         // after a full resync

@@ -48,6 +48,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 			}
 			continue
 		}
+		if k := r.s.fromRecent(p[n:], r.pos); k > 0 {
+			n += k // bytes this process appended: no need to read them back
+			r.pos += int64(k)
+			continue
+		}
 		seg, grew, err := r.locate()
 		if err != nil {
 			return n, r.failed(err, n)

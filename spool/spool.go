@@ -22,6 +22,10 @@ var ErrClosed = errors.New("spool: closed")
 type Options struct {
 	MaxBytes     int64 // most stream bytes retained (on disk, 16 more per record); default 4 GiB
 	SegmentBytes int64 // bytes per segment file; default 64 MiB
+	// MemoryTail is how many of the newest bytes are also kept in memory,
+	// for Readers at the end to take without reading the file back (it
+	// holds what it appended); default 1 MiB, -1 none.
+	MemoryTail int
 }
 
 type segment struct {
@@ -47,6 +51,7 @@ type Spool struct {
 	ids    uint64
 	grew   chan struct{} // closed and replaced on every Append
 	closed bool
+	recent []byte // the newest bytes of the stream, ending at end (MemoryTail)
 }
 
 const segSuffix = ".seg"
@@ -63,6 +68,9 @@ func Open(dir string, opts Options) (*Spool, error) {
 		opts.SegmentBytes = 64 << 20
 	}
 	opts.SegmentBytes = min(opts.SegmentBytes, opts.MaxBytes)
+	if opts.MemoryTail == 0 {
+		opts.MemoryTail = 1 << 20
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -195,6 +203,7 @@ func (s *Spool) Reset(offset int64) error {
 		}
 	}
 	s.segs, s.start, s.end, s.werr = nil, offset, offset, nil
+	s.recent = s.recent[:0]
 	s.wake()
 	return nil
 }
@@ -222,7 +231,7 @@ func (s *Spool) Append(p []byte) error {
 		return err
 	}
 	seg := &s.segs[len(s.segs)-1]
-	end, fsize := s.end, seg.fsize
+	end, fsize, all := s.end, seg.fsize, p
 	for len(p) > 0 {
 		n := min(len(p), maxRecord)
 		s.wbuf = appendRecord(s.wbuf[:0], end, p[:n], n < len(p))
@@ -233,8 +242,32 @@ func (s *Spool) Append(p []byte) error {
 	}
 	seg.size += end - s.end
 	seg.fsize, s.end = fsize, end
+	s.keepRecent(all)
 	s.wake()
 	return nil
+}
+
+// keepRecent adds p, about to be appended, to the memory tail. A tail
+// that would pass MemoryTail starts again with p alone: a Reader behind
+// it reads the file, as any Reader further back does.
+func (s *Spool) keepRecent(p []byte) {
+	if len(s.recent)+len(p) > s.opts.MemoryTail {
+		s.recent = s.recent[:0]
+	}
+	if len(p) <= s.opts.MemoryTail {
+		s.recent = append(s.recent, p...)
+	}
+}
+
+// fromRecent copies into p what the memory tail holds from offset on.
+func (s *Spool) fromRecent(p []byte, offset int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := offset - (s.end - int64(len(s.recent)))
+	if s.closed || offset < s.start || i < 0 || i >= int64(len(s.recent)) {
+		return 0
+	}
+	return copy(p, s.recent[i:])
 }
 
 // failWrite cuts what a failed Append wrote and makes the error sticky.

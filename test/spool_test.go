@@ -83,7 +83,9 @@ func assertExactCounters(t *testing.T, src, dst *redistest.Server) {
 }
 
 // TestSpoolDamagedWhileRunning flips a byte of the spool that the applier
-// has not read yet, while the target is frozen: once the target is back,
+// has not read yet, while the target is frozen, 4 MiB before the end, so
+// that it must be read from the file (the newest 1 MiB is also kept in
+// memory, as appended, and taken from there): once the target is back,
 // the applier finds the damage, logs it with the file and offset, and a
 // full resync makes the target equal to the source.
 func TestSpoolDamagedWhileRunning(t *testing.T) {
@@ -100,7 +102,7 @@ func TestSpoolDamagedWhileRunning(t *testing.T) {
 	}
 	fi, _ := f.Stat()
 	b := make([]byte, 1)
-	at := fi.Size() - 1000
+	at := fi.Size() - 4<<20
 	if _, err := f.ReadAt(b, at); err != nil {
 		t.Fatal(err)
 	}
