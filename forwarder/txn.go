@@ -64,6 +64,10 @@ type Txn struct {
 
 	errOnce  sync.Once
 	err      error
+	wake     sync.Mutex // guards the three below (awaitReply)
+	failed   bool       // fail was called
+	waiting  bool       // the reader waits for a reply with no batch taken
+	woken    bool       // fail set a read deadline to wake it
 	diverged atomic.Bool // a batch applied after one that did not
 
 	fenceWarned bool // the reader logged a failed fence
@@ -369,6 +373,13 @@ func (t *Txn) fail(err error) {
 	t.errOnce.Do(func() {
 		t.err = err
 		close(t.dead)
+		t.wake.Lock()
+		defer t.wake.Unlock()
+		t.failed = true
+		if t.waiting { // wake the reader (awaitReply)
+			t.woken = true
+			t.conn.SetReadDeadline(time.Now())
+		}
 	})
 }
 
@@ -408,6 +419,17 @@ func (t *Txn) readLoop() {
 		case <-t.dead:
 			t.drain(false)
 			return
+		default:
+			if err := t.awaitReply(); err != nil {
+				t.fail(err)
+				return
+			}
+			select {
+			case b = <-t.batches:
+			case <-t.dead:
+				t.drain(false)
+				return
+			}
 		}
 		err := t.readBatch(b)
 		if err != nil {
@@ -424,6 +446,36 @@ func (t *Txn) readLoop() {
 			return
 		}
 	}
+}
+
+// awaitReply waits, with no batch in flight, until the target sends
+// something or the Txn fails. A batch committed meanwhile is queued before
+// it is written, so it is there once its reply is. Waiting on the
+// connection rather than on the queue spares a wake-up per batch: Commit
+// queues without waking anyone, and only the reply does. fail wakes a
+// reader waiting here by a read deadline, cleared here before the replies
+// in flight are read.
+func (t *Txn) awaitReply() error {
+	t.wake.Lock()
+	if t.failed {
+		t.wake.Unlock()
+		return nil
+	}
+	t.waiting = true
+	t.wake.Unlock()
+	_, err := t.rd.Buffered().Peek(1)
+	t.wake.Lock()
+	defer t.wake.Unlock()
+	t.waiting = false
+	if t.woken {
+		t.woken = false
+		t.conn.SetReadDeadline(time.Time{})
+		return nil
+	}
+	if err != nil {
+		return t.lost(err)
+	}
+	return nil
 }
 
 // recycle hands an answered batch back to Begin. Commit has written it

@@ -245,3 +245,43 @@ func TestTxnOOMNamed(t *testing.T) {
 		t.Fatalf("got %v, want a transient refusal naming OOM", err)
 	}
 }
+
+// TestTxnWakesIdleReader: the reader of a Txn with nothing in flight
+// waits on the connection (awaitReply). Close wakes it at once, batches
+// committed after a wait are read, and a connection the target drops
+// while idle fails the Txn without waiting for a write.
+func TestTxnWakesIdleReader(t *testing.T) {
+	s := startRedis(t)
+	tx := dialTxnTest(t, s)
+	for i := int64(1); i <= 3; i++ {
+		time.Sleep(20 * time.Millisecond) // the reader is waiting on the connection
+		tx.Begin(0)
+		tx.Add(cmd("INCR", "n"), i*10)
+		if err := tx.Commit(Checkpoint{ReplID: testReplID, Offset: i * 10}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := drainTxn(t, tx); err != nil || tx.Applied() != i*10 {
+			t.Fatalf("batch %d: applied %d, %v", i, tx.Applied(), err)
+		}
+	}
+	start := time.Now()
+	tx.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Close of an idle Txn took %v", d)
+	}
+
+	dropped := dialTxnTest(t, s)
+	time.Sleep(20 * time.Millisecond)
+	ctx := context.Background()
+	if err := s.rdb.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dropped.Dead():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection dropped while idle did not fail the Txn")
+	}
+	if err := dropped.Err(); err == nil || !strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("error of a dropped connection: %v", err)
+	}
+}
