@@ -62,10 +62,8 @@ type ClusterStream struct {
 	commands atomic.Int64
 	errors   atomic.Int64
 
-	errOnce sync.Once
-	err     error
-	dead    chan struct{}
-	done    chan struct{}
+	sticky // the error that ended it
+	done   chan struct{}
 }
 
 var _ StreamWriter = (*ClusterStream)(nil)
@@ -121,7 +119,7 @@ func DialClusterStream(ctx context.Context, cfg ClusterConfig) (*ClusterStream, 
 		cfg: cfg, slots: m, nodes: map[string]*clusterNode{}, slotDone: map[int]int64{},
 		log:     cfg.Logger.With().Str("target", "cluster").Logger(),
 		batches: make(chan *streamBatch, 16),
-		dead:    make(chan struct{}), done: make(chan struct{}),
+		sticky:  newSticky(), done: make(chan struct{}),
 	}
 	s.run = newClusterRunner(cfg, m)
 	if err := s.readCheckpoints(ctx); err != nil {
@@ -240,27 +238,12 @@ func (s *ClusterStream) Begin(db int) {
 // Size returns the encoded bytes of the current batch's groups.
 func (s *ClusterStream) Size() int { return s.cur.size }
 
-// Dead is closed once the writer failed.
-func (s *ClusterStream) Dead() <-chan struct{} { return s.dead }
-
-// Err returns the sticky error, nil while healthy.
-func (s *ClusterStream) Err() error {
-	select {
-	case <-s.dead:
-		return s.err
-	default:
-		return nil
-	}
-}
-
+// fail sets the sticky error: the node readers read what is in flight,
+// then close.
 func (s *ClusterStream) fail(err error) {
-	s.errOnce.Do(func() {
-		s.err = err
-		close(s.dead) // the node readers read what is in flight, then close
-		if s.base != nil {
-			s.base.wake()
-		}
-	})
+	if s.set(err) && s.base != nil {
+		s.base.wake()
+	}
 }
 
 // Close ends every connection and waits for the readers.

@@ -48,10 +48,9 @@ type Standalone struct {
 	ready    func() bool // set while the caller waits: wake it when true
 	maxBytes int         // WindowBytes
 
-	wake chan struct{} // capacity 1: a reply freed space
-	dead chan struct{} // closed once err is set
-	done chan struct{} // closed when the reply reader ends
-	err  atomic.Pointer[error]
+	wake   chan struct{} // capacity 1: a reply freed space
+	done   chan struct{} // closed when the reply reader ends
+	sticky               // the error that ended it
 
 	applied atomic.Int64
 	stats   counters
@@ -79,7 +78,7 @@ func newStandalone(cfg Config, conn net.Conn, rd *resp.Reader) *Standalone {
 		maxBytes: cfg.WindowBytes,
 		strs:     stringBatch{maxKeys: cfg.StringBatch, maxBytes: cfg.StringBatchBytes},
 		wake:     make(chan struct{}, 1),
-		dead:     make(chan struct{}),
+		sticky:   newSticky(),
 		done:     make(chan struct{}),
 	}
 }
@@ -173,15 +172,6 @@ func (f *Standalone) Stats() Stats {
 	}
 }
 
-// Err returns the sticky error: nil while the connection is healthy, else
-// the error every later call returns.
-func (f *Standalone) Err() error {
-	if p := f.err.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
 // Close closes the connection without waiting for replies (call Drain
 // first to keep them) and waits for the reply reader to end. Every later
 // call returns an error. It may be called from any goroutine, and unblocks
@@ -195,10 +185,9 @@ func (f *Standalone) Close() error {
 // fail sets the sticky error once and closes the connection. It reports
 // whether err was the first.
 func (f *Standalone) fail(err error) bool {
-	if !f.err.CompareAndSwap(nil, &err) {
+	if !f.set(err) {
 		return false
 	}
-	close(f.dead)
 	f.conn.Close()
 	return true
 }

@@ -62,16 +62,14 @@ type Txn struct {
 	commands   atomic.Int64
 	errors     atomic.Int64
 
-	errOnce  sync.Once
-	err      error
-	wake     sync.Mutex // guards the three below (awaitReply)
-	failed   bool       // fail was called
-	waiting  bool       // the reader waits for a reply with no batch taken
-	woken    bool       // fail set a read deadline to wake it
+	sticky               // the error that ended it
+	wake     sync.Mutex  // guards the three below (awaitReply)
+	failed   bool        // fail was called
+	waiting  bool        // the reader waits for a reply with no batch taken
+	woken    bool        // fail set a read deadline to wake it
 	diverged atomic.Bool // a batch applied after one that did not
 
 	fenceWarned bool // the reader logged a failed fence
-	dead        chan struct{}
 	done        chan struct{}
 }
 
@@ -162,7 +160,7 @@ func DialTxn(ctx context.Context, cfg Config, key string) (*Txn, error) {
 		batches: make(chan *txnBatch, maxBatches),
 		free:    make(chan *txnBatch, maxBatches+1),
 		answer:  make(chan struct{}, 1),
-		dead:    make(chan struct{}),
+		sticky:  newSticky(),
 		done:    make(chan struct{}),
 	}
 	if err := t.readCheckpoint(); err != nil {
@@ -289,11 +287,11 @@ func (t *Txn) Commit(cp Checkpoint, marker string) error {
 	case t.batches <- b:
 	case <-t.dead:
 		t.answered()
-		return t.err
+		return t.Err()
 	}
 	if _, err := t.conn.Write(b.buf); err != nil {
 		t.fail(fmt.Errorf("forwarder: target %s: connection lost: %w", t.addr, netCause(err)))
-		return t.err
+		return t.Err()
 	}
 	return nil
 }
@@ -353,34 +351,26 @@ var ErrDiverged = errors.New("a batch was applied after one that was not: the ta
 // Err returns the sticky error, nil while healthy. Once the writer is
 // closed it wraps ErrDiverged if a batch applied after one that did not.
 func (t *Txn) Err() error {
-	select {
-	case <-t.dead:
-	default:
-		return nil
+	err := t.sticky.Err()
+	if err != nil && t.diverged.Load() {
+		return fmt.Errorf("forwarder: target %s: %w (after: %v)", t.addr, ErrDiverged, err)
 	}
-	if t.diverged.Load() {
-		return fmt.Errorf("forwarder: target %s: %w (after: %v)", t.addr, ErrDiverged, t.err)
-	}
-	return t.err
+	return err
 }
-
-// Dead is closed once the Txn has failed.
-func (t *Txn) Dead() <-chan struct{} { return t.dead }
 
 // fail sets the sticky error; the reader then reads the replies of what is
 // in flight and closes the connection.
 func (t *Txn) fail(err error) {
-	t.errOnce.Do(func() {
-		t.err = err
-		close(t.dead)
-		t.wake.Lock()
-		defer t.wake.Unlock()
-		t.failed = true
-		if t.waiting { // wake the reader (awaitReply)
-			t.woken = true
-			t.conn.SetReadDeadline(time.Now())
-		}
-	})
+	if !t.set(err) {
+		return
+	}
+	t.wake.Lock()
+	defer t.wake.Unlock()
+	t.failed = true
+	if t.waiting { // wake the reader (awaitReply)
+		t.woken = true
+		t.conn.SetReadDeadline(time.Now())
+	}
 }
 
 // Close ends the connection; the reader goroutine ends.
