@@ -386,5 +386,6 @@ func (p *ProxyStream) backendCall(addr string, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	return call(ctx, conn, rd, addr, args)
+	_, err = call(ctx, conn, rd, addr, args)
+	return err
 }
