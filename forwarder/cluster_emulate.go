@@ -272,29 +272,30 @@ func (s *ClusterStream) call(ctx context.Context, key []byte, args ...[]byte) (r
 	return rep, nil
 }
 
-// copyKey sets dst to src's value and expiry (DUMP, PTTL, RESTORE); false
-// when src does not exist.
+// steps runs the steps of an emulation with call, each routed by its
+// cmd[1]: an error reply is logged and counted and lets the emulation go
+// on where its value is not needed; a lost connection stops it, and *err
+// holds it.
+func (s *ClusterStream) steps(ctx context.Context, err *error) stepFunc {
+	return func(cmd ...[]byte) (resp.Reply, bool) {
+		rep, e := s.call(ctx, cmd[1], cmd...)
+		*err = e
+		return rep, e == nil
+	}
+}
+
+// copyKey sets dst to src's value and expiry with the shared moveKey (an
+// expiry of less than 1 ms left is not kept); false when src does not
+// exist or its DUMP failed.
 func (s *ClusterStream) copyKey(ctx context.Context, src, dst []byte) (bool, error) {
-	dump, err := s.call(ctx, src, []byte("DUMP"), src)
-	if err != nil || dump.IsNil || dump.Err() != nil {
-		return false, err
-	}
-	pttl, err := s.call(ctx, src, []byte("PTTL"), src)
-	if err != nil {
-		return false, err
-	}
-	ttl := []byte(strconv.FormatInt(max(pttl.Int, 0), 10))
-	_, err = s.call(ctx, dst, []byte("RESTORE"), dst, ttl, dump.Str, []byte("REPLACE"))
-	return err == nil, err
+	var err error
+	out := moveKey(s.steps(ctx, &err), src, dst, false, false)
+	return out == moveDone, err
 }
 
 func emulateRename(ctx context.Context, s *ClusterStream, args [][]byte, at []int) error {
-	src, dst := args[1], args[2]
-	copied, err := s.copyKey(ctx, src, dst)
-	if err != nil || !copied {
-		return err
-	}
-	_, err = s.call(ctx, src, []byte("DEL"), src)
+	var err error
+	moveKey(s.steps(ctx, &err), args[1], args[2], true, false)
 	return err
 }
 
@@ -327,18 +328,8 @@ func emulateLMove(ctx context.Context, s *ClusterStream, args [][]byte, at []int
 	if len(args) >= 5 {
 		from, to = args[3], args[4]
 	}
-	pop, push := []byte("RPOP"), []byte("RPUSH")
-	if bytes.EqualFold(from, []byte("LEFT")) {
-		pop = []byte("LPOP")
-	}
-	if bytes.EqualFold(to, []byte("LEFT")) {
-		push = []byte("LPUSH")
-	}
-	rep, err := s.call(ctx, args[1], pop, args[1])
-	if err != nil || rep.IsNil || rep.Err() != nil {
-		return err
-	}
-	_, err = s.call(ctx, args[2], push, args[2], rep.Str)
+	var err error
+	moveElement(s.steps(ctx, &err), args[1], args[2], from, to)
 	return err
 }
 

@@ -38,14 +38,16 @@ func loadSlotMap(ctx context.Context, cfg Config, seeds []string) (*slotMap, err
 }
 
 func querySlotMap(ctx context.Context, cfg Config) (*slotMap, error) {
-	conn, rd, err := connect(ctx, cfg.withDefaults())
+	cfg = cfg.withDefaults()
+	conn, rd, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	rep, err := query(conn, rd, cfg.DialTimeout, "CLUSTER", "SLOTS")
+	conn.SetDeadline(time.Now().Add(cfg.DialTimeout))
+	rep, err := call(ctx, conn, rd, cfg.Addr, []string{"CLUSTER", "SLOTS"})
 	if err != nil {
-		return nil, fmt.Errorf("forwarder: target %s: CLUSTER SLOTS: %w", cfg.Addr, err)
+		return nil, err
 	}
 	m, err := parseSlots(rep, cfg.Addr)
 	if err != nil {
@@ -89,24 +91,3 @@ func parseSlots(rep resp.Reply, asked string) (*slotMap, error) {
 
 // equal reports whether two maps give every slot the same master.
 func (m *slotMap) equal(o *slotMap) bool { return m.owner == o.owner }
-
-// query sends one command on a connection no reader goroutine uses and
-// returns its reply; an error reply is returned as the error.
-func query(conn net.Conn, rd *resp.Reader, timeout time.Duration, args ...string) (resp.Reply, error) {
-	if timeout <= 0 {
-		timeout = DefaultDialTimeout
-	}
-	conn.SetDeadline(time.Now().Add(timeout))
-	defer conn.SetDeadline(time.Time{})
-	if _, err := conn.Write(resp.AppendCommandString(nil, args...)); err != nil {
-		return resp.Reply{}, netCause(err)
-	}
-	rep, err := rd.ReadReply()
-	if err != nil {
-		return resp.Reply{}, netCause(err)
-	}
-	if err := rep.Err(); err != nil {
-		return rep, err
-	}
-	return rep, nil
-}

@@ -86,7 +86,7 @@ func handshake(ctx context.Context, conn net.Conn, rd *resp.Reader, cfg Config) 
 	conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	for _, args := range handshakeCommands(cfg) {
-		if err := call(ctx, conn, rd, cfg.Addr, args); err != nil {
+		if _, err := call(ctx, conn, rd, cfg.Addr, args); err != nil {
 			stop()
 			return err
 		}
@@ -112,28 +112,27 @@ func handshakeCommands(cfg Config) [][]string {
 	return cmds
 }
 
-// call sends one command and reads its reply.
-func call(ctx context.Context, conn net.Conn, rd *resp.Reader, addr string, args []string) error {
+// call sends one command on a connection no reader goroutine uses and
+// reads its reply; an error reply is returned as the error. The caller
+// sets the connection's deadline.
+func call(ctx context.Context, conn net.Conn, rd *resp.Reader, addr string, args []string) (resp.Reply, error) {
 	_, err := conn.Write(resp.AppendCommandString(nil, args...))
 	var rep resp.Reply
 	if err == nil {
 		rep, err = rd.ReadReply()
 	}
+	name := args[0]
+	if (name == "CLIENT" || name == "CLUSTER") && len(args) > 1 {
+		name += " " + args[1]
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return fmt.Errorf("forwarder: target %s: %s: %w", addr, args[0], netCause(err))
+		return resp.Reply{}, fmt.Errorf("forwarder: target %s: %s: %w", addr, name, netCause(err))
 	}
 	if err := rep.Err(); err != nil {
-		if args[0] == "AUTH" {
-			return fmt.Errorf("forwarder: target %s rejected AUTH: %w", addr, err)
-		}
-		name := args[0]
-		if name == "CLIENT" {
-			name += " " + args[1]
-		}
-		return fmt.Errorf("forwarder: target %s rejected %s: %w", addr, name, err)
+		return rep, fmt.Errorf("forwarder: target %s rejected %s: %w", addr, name, err)
 	}
-	return nil
+	return rep, nil
 }

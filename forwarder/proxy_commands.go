@@ -144,15 +144,8 @@ func longestKey(keys [][]byte) []byte {
 }
 
 var (
-	pxDump  = []byte("DUMP")
-	pxPTTL  = []byte("PTTL")
-	pxDel   = []byte("DEL")
 	pxSRem  = []byte("SREM")
 	pxSAdd  = []byte("SADD")
-	pxLPop  = []byte("LPOP")
-	pxRPop  = []byte("RPOP")
-	pxLPush = []byte("LPUSH")
-	pxRPush = []byte("RPUSH")
 	pxLeft  = []byte("LEFT")
 	pxRight = []byte("RIGHT")
 )
@@ -211,7 +204,8 @@ func plainCopy(args [][]byte) bool {
 // isListEnd reports LEFT or RIGHT.
 func isListEnd(a []byte) bool { return is(a, "LEFT") || is(a, "RIGHT") }
 
-// moveKey emulates RENAME (del true) and COPY (del false).
+// moveKey emulates RENAME (del true) and COPY (del false) with the
+// shared moveKey, keeping an expiry of less than 1 ms.
 func (p *ProxyStream) moveKey(args [][]byte, del bool) {
 	src, dst := args[1], args[2]
 	if bytes.Equal(src, dst) { // RENAME k k changes nothing
@@ -221,61 +215,33 @@ func (p *ProxyStream) moveKey(args [][]byte, del bool) {
 	if !p.settle() {
 		return
 	}
-	dump, ok := p.step(args, pxDump, src)
-	if !ok || dump.IsNil {
-		p.missing(args, ok)
-		return
-	}
-	pttl, ok := p.step(args, pxPTTL, src)
-	if !ok {
-		return
-	}
-	ttl := pttl.Int // -1: no expiry; 0: less than 1 ms left
-	switch {
-	case ttl < 0:
-		ttl = 0
-	case ttl == 0:
-		ttl = 1
-	}
-	if _, ok := p.step(args, argRestore, dst, strconv.AppendInt(nil, ttl, 10), dump.Str, argReplace); !ok {
-		return
-	}
-	if del {
-		if _, ok := p.step(args, pxDel, src); !ok {
-			return
-		}
-	}
-	p.emulated.Add(1)
+	p.moved(args, moveKey(p.stepper(args), src, dst, del, true))
 }
 
-// moveElement emulates LMOVE src dst from to.
+// moveElement emulates LMOVE src dst from to with the shared moveElement.
 func (p *ProxyStream) moveElement(args [][]byte, from, to []byte) {
 	if !p.settle() {
 		return
 	}
-	pop, push := pxLPop, pxLPush
-	if is(from, "RIGHT") {
-		pop = pxRPop
-	}
-	if is(to, "RIGHT") {
-		push = pxRPush
-	}
-	el, ok := p.step(args, pop, args[1])
-	if !ok || el.IsNil {
-		p.missing(args, ok)
-		return
-	}
-	if _, ok := p.step(args, push, args[2], el.Str); ok {
-		p.emulated.Add(1)
-	}
+	p.moved(args, moveElement(p.stepper(args), args[1], args[2], from, to))
 }
 
-// missing logs an emulation that found its source key gone (ok true).
-func (p *ProxyStream) missing(args [][]byte, ok bool) {
-	if ok {
+// moved counts an emulation of args that ran to its end or found its
+// source key gone (logged).
+func (p *ProxyStream) moved(args [][]byte, out moveOutcome) {
+	switch out {
+	case moveDone:
+		p.emulated.Add(1)
+	case moveMissing:
 		p.emulated.Add(1)
 		p.warns.warn(p.f.log, args[0], args[1], reasonMissing, "twemproxy target: emulated command found nothing to move")
 	}
+}
+
+// stepper runs the steps of the emulation of args with step: an error
+// reply stops it.
+func (p *ProxyStream) stepper(args [][]byte) stepFunc {
+	return func(cmd ...[]byte) (resp.Reply, bool) { return p.step(args, cmd...) }
 }
 
 // settle waits until everything sent is answered.
@@ -386,5 +352,6 @@ func (p *ProxyStream) backendCall(addr string, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	return call(ctx, conn, rd, addr, args)
+	_, err = call(ctx, conn, rd, addr, args)
+	return err
 }

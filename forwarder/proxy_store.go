@@ -50,7 +50,7 @@ func (p *ProxyStream) emulateStore(args [][]byte) bool {
 		if i == dstAt || bytes.Equal(args[i], dst) {
 			continue
 		}
-		dump, ok := p.step(args, pxDump, args[i])
+		dump, ok := p.step(args, cmdDump, args[i])
 		if !ok {
 			return true
 		}

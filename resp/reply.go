@@ -137,14 +137,20 @@ func (r *Reader) readReply(depth int) (Reply, error) {
 	return rep, nil
 }
 
-func (r *Reader) readBulkReply(rep *Reply, body []byte) error {
+// headBulk parses a bulk reply's first line: its length, or -1 with
+// rep.IsNil set for a nil bulk reply.
+func (r *Reader) headBulk(rep *Reply, body []byte) (int, error) {
 	n, err := parseLen(body, r.MaxBulk)
-	if err != nil {
-		return err
-	}
-	if n < 0 {
+	if err == nil && n < 0 {
 		rep.IsNil = true
-		return nil
+	}
+	return n, err
+}
+
+func (r *Reader) readBulkReply(rep *Reply, body []byte) error {
+	n, err := r.headBulk(rep, body)
+	if err != nil || n < 0 {
+		return err
 	}
 	buf := make([]byte, n+2)
 	if _, err := io.ReadFull(r.br, buf); err != nil {
@@ -292,13 +298,9 @@ func parseInt(b []byte) (int64, error) {
 
 // skipBulk reads and drops a bulk reply's bytes.
 func (r *Reader) skipBulk(rep *Reply, body []byte) error {
-	n, err := parseLen(body, r.MaxBulk)
-	if err != nil {
+	n, err := r.headBulk(rep, body)
+	if err != nil || n < 0 {
 		return err
-	}
-	if n < 0 {
-		rep.IsNil = true
-		return nil
 	}
 	if _, err := r.br.Discard(n); err != nil {
 		return noEOF(err)
