@@ -46,7 +46,8 @@ var (
 )
 
 // moveKey sets dst to src's value and expiry: DUMP src, PTTL src, RESTORE
-// dst ttl payload REPLACE, then DEL src when del (RENAME; COPY without).
+// dst ttl payload REPLACE, then DEL src when del (RENAME; COPY without),
+// never after a RESTORE the target refused.
 // keepSubMs restores a key with less than 1 ms left (PTTL 0) with a ttl of
 // 1 ms; without it, with none (the cluster writer's way so far).
 func moveKey(step stepFunc, src, dst []byte, del, keepSubMs bool) moveOutcome {
@@ -62,8 +63,8 @@ func moveKey(step stepFunc, src, dst []byte, del, keepSubMs bool) moveOutcome {
 		return moveStopped
 	}
 	ttl := restoreTTL(pttl.Int, keepSubMs)
-	if _, ok := step(argRestore, dst, strconv.AppendInt(nil, ttl, 10), dump.Str, argReplace); !ok {
-		return moveStopped
+	if rep, ok := step(argRestore, dst, strconv.AppendInt(nil, ttl, 10), dump.Str, argReplace); !ok || rep.Err() != nil {
+		return moveStopped // src stays: a refused RESTORE must not lose it
 	}
 	if del {
 		if _, ok := step(cmdDel, src); !ok {

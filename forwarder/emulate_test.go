@@ -61,8 +61,8 @@ func TestMoveKey(t *testing.T) {
 			"DUMP a|PTTL a|RESTORE b 0 payload REPLACE|DEL a"},
 		{"PTTL refused, stopping", map[string]resp.Reply{"DUMP": dump, "PTTL": errReply("ERR x")}, false, true, true, moveStopped,
 			"DUMP a|PTTL a"},
-		{"RESTORE refused, going on", map[string]resp.Reply{"DUMP": dump, "PTTL": pttl(7), "RESTORE": errReply("ERR x")}, true, true, false, moveDone,
-			"DUMP a|PTTL a|RESTORE b 7 payload REPLACE|DEL a"},
+		{"RESTORE refused, going on: src kept", map[string]resp.Reply{"DUMP": dump, "PTTL": pttl(7), "RESTORE": errReply("ERR x")}, true, true, false, moveStopped,
+			"DUMP a|PTTL a|RESTORE b 7 payload REPLACE"},
 		{"RESTORE refused, stopping", map[string]resp.Reply{"DUMP": dump, "PTTL": pttl(7), "RESTORE": errReply("ERR x")}, false, true, true, moveStopped,
 			"DUMP a|PTTL a|RESTORE b 7 payload REPLACE"},
 	} {
