@@ -58,7 +58,7 @@ func (s *replica) startApplier(ctx context.Context, from int64) *applier {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &applier{s: s, cancel: cancel, done: make(chan struct{}), skip: map[int64]string{}}
 	a.applied.Store(from)
-	s.loadKeySpecs(ctx)
+	s.filters.loadKeySpecs(ctx, s.target.kind != KindStandalone, s.sourceClientOptions)
 	go a.run(ctx)
 	return a
 }
@@ -339,7 +339,7 @@ func (b *batcher) due(idle bool) bool {
 func (b *batcher) add(args [][]byte, size int) {
 	b.off += int64(size)
 	if !b.open {
-		b.t.Begin(b.a.s.mapDB(b.db)) // the target's db; the checkpoint keeps the source's
+		b.t.Begin(b.a.s.filters.mapDB(b.db)) // the target's db; the checkpoint keeps the source's
 		b.open, b.n = true, 0
 	}
 	b.n++
@@ -360,17 +360,17 @@ func (b *batcher) add(args [][]byte, size int) {
 				b.db = db
 			}
 		}
-		b.t.Add(b.a.s.selectArgs(args, b.db), b.off)
+		b.t.Add(b.a.s.filters.selectArgs(args, b.db), b.off)
 	default:
 		if what, bad := b.a.skip[b.off]; bad {
 			b.a.s.log.Warn().Int64("offset", b.off).Str("refused", what).Msg("target: command left out, the target refuses it")
 			return
 		}
-		if b.a.s.snap.skipped.holdBack(b.db, args, b.a.s.commandKeys, b.a.s.log) {
+		if b.a.s.snap.skipped.holdBack(b.db, args, b.a.s.filters.commandKeys, b.a.s.log) {
 			return
 		}
 		b.a.s.ctl.hb.saw(b.a.s.opts.HeartbeatKey, b.db, args, b.off)
-		if args = b.filterCommand(args); args == nil {
+		if args = b.a.s.filters.command(b.db, b.off, args); args == nil {
 			return // left out; the offset moved on all the same
 		}
 		b.t.Add(b.a.s.expiry.Command(args), b.off)
@@ -405,7 +405,7 @@ func (b *batcher) sweep(ctx context.Context, size int) error {
 		return err
 	}
 	b.off += int64(size)
-	b.t.Begin(b.a.s.mapDB(b.db))
+	b.t.Begin(b.a.s.filters.mapDB(b.db))
 	b.open, b.n = true, 0
 	return nil
 }

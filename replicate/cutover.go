@@ -123,7 +123,7 @@ func (s *replica) finishCutover(ctx context.Context, p *pausedSource, keepSyncin
 	if err != nil {
 		return res, p.abort(fmt.Errorf("source %s: %w", s.sourceAddr(), err))
 	}
-	if err = s.markCutover(ctx, p.off); err != nil {
+	if err = s.interlock.markCutover(ctx, p.off); err != nil {
 		if uerr := f.lift(p.c); uerr != nil {
 			err = fmt.Errorf("%w; and lifting the fence failed (%v): run %s on the source", err, uerr, f.rollback())
 		}

@@ -98,13 +98,17 @@
 //
 // A run is a replica (replica.go, session.go: the source link and its
 // sessions) with a resumeState (resume_state.go: the state dir, the saved
-// state and the resume decision) and a snapshotCopier (snapshot_copier.go,
-// with its apply plan in snapshot_plan.go: the snapshot of a full sync)
-// writing to a target (target.go: the kind of target, its addresses and
-// settings; target_cluster.go, target_twemproxy.go and target_pool.go dial
-// its writers; target_clients.go reaches it with go-redis), whose stream
-// is applied by an applier and its batcher (applier.go). A fleet
-// (fleet.go) runs one replica per master of a cluster source; interlocks
-// (interlock.go, lease.go) and the operator (operator.go, cutover.go)
-// guard and steer them.
+// state and the resume decision), a keyFilter (filters.go: which of the
+// source's keys are copied, under which names and into which databases,
+// and the source's key positions) and a snapshotCopier
+// (snapshot_copier.go, with its apply plan in snapshot_plan.go: the
+// snapshot of a full sync) writing to a target (target.go: the kind of
+// target, its addresses and settings; target_cluster.go,
+// target_twemproxy.go and target_pool.go dial its writers;
+// target_clients.go reaches it with go-redis), whose stream is applied by
+// an applier and its batcher (applier.go). A replica's interlock
+// (interlock.go: the checks before its first write to the target, and the
+// lease of lease.go) and its operator (operator.go, cutover.go) guard and
+// steer it. A fleet (fleet.go) runs one replica per master of a cluster
+// source.
 package replicate

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -13,13 +14,33 @@ import (
 	"github.com/replicant/replicant/filter"
 )
 
-// newFilter builds the filter of c; nil when it asks for nothing.
-func newFilter(c filter.Config) (*filter.Filter, error) {
+// keyFilter is what a sync copies of the source and under which names:
+// the filter of Config.Filter (nil: everything, as is) with its database
+// map and key prefixes, the counts of what it left out, and the source's
+// key positions, which find the keys of a stream command for the filter
+// and for a target that routes by key. Its fields are the run goroutine's,
+// but for the counts, which other goroutines read, and keySpecs, which the
+// applier and the target's writers read once it is loaded.
+type keyFilter struct {
+	filter         *filter.Filter // nil: copy everything as is
+	filtered       filterStats
+	keySpecs       filter.KeySpecs // the source's key positions, once loaded
+	connectTimeout time.Duration   // for COMMAND on the source
+	log            zerolog.Logger  // the replica's
+}
+
+// newKeyFilter builds the filter of c; its filter is nil when c asks for
+// nothing.
+func newKeyFilter(c filter.Config, connectTimeout time.Duration, log zerolog.Logger) (*keyFilter, error) {
 	f, err := filter.New(c)
-	if err != nil || !f.Active() {
+	if err != nil {
 		return nil, err
 	}
-	return f, nil
+	kf := &keyFilter{connectTimeout: connectTimeout, log: log}
+	if f.Active() {
+		kf.filter = f
+	}
+	return kf, nil
 }
 
 // filterStats counts what the filter left out.
@@ -29,48 +50,87 @@ type filterStats struct {
 	mixed    atomic.Int64 // stream commands on both sides, not applied
 }
 
+// active reports whether a filter asks for anything.
+func (f *keyFilter) active() bool { return f.filter != nil }
+
+// leavesOut reports whether the filter leaves out databases or keys of
+// the source.
+func (f *keyFilter) leavesOut() bool { return f.filter != nil && f.filter.LeavesOut() }
+
+// keepsKey reports whether key of source database db is copied.
+func (f *keyFilter) keepsKey(db int, key []byte) bool {
+	return f.filter == nil || f.filter.KeepKey(db, key)
+}
+
 // keepSnapshotKey reports whether a snapshot key is copied, counting those
 // that are not.
-func (s *replica) keepSnapshotKey(db int, key []byte) bool {
-	if s.filter == nil || s.filter.KeepKey(db, key) {
+func (f *keyFilter) keepSnapshotKey(db int, key []byte) bool {
+	if f.keepsKey(db, key) {
 		return true
 	}
-	s.filtered.keys.Add(1)
+	f.filtered.keys.Add(1)
 	return false
 }
 
 // targetKey is the name on the target of key of source database db.
-func (s *replica) targetKey(db int, key []byte) []byte {
-	if s.filter == nil {
+func (f *keyFilter) targetKey(db int, key []byte) []byte {
+	if f.filter == nil {
 		return key
 	}
-	return s.filter.TargetKey(db, key)
+	return f.filter.TargetKey(db, key)
 }
 
 // mapDB is the target database of the source database db.
-func (s *replica) mapDB(db int) int {
-	if s.filter == nil {
+func (f *keyFilter) mapDB(db int) int {
+	if f.filter == nil {
 		return db
 	}
-	return s.filter.MapDB(db)
+	return f.filter.MapDB(db)
 }
 
-// loadKeySpecs reads the key positions of the source's COMMAND reply, once,
-// when the filter has key patterns or the target routes by key; a source
-// that refuses COMMAND leaves the built-in table.
-func (s *replica) loadKeySpecs(ctx context.Context) {
-	needed := s.target.kind != KindStandalone || s.filter != nil && s.filter.NeedsKeySpecs()
-	if !needed || s.keySpecs != nil {
+// sourceName is key's name on the source, if it came from source db from.
+func (f *keyFilter) sourceName(from int, key []byte) ([]byte, bool) {
+	if f.filter == nil {
+		return key, true
+	}
+	p := f.filter.TargetKey(from, nil)
+	if !bytes.HasPrefix(key, p) {
+		return nil, false
+	}
+	return key[len(p):], true
+}
+
+// sourceDBsOf lists the kept source databases whose keys land in target db.
+func (f *keyFilter) sourceDBsOf(db int) []int {
+	var dbs []int
+	for from := range maxDBs {
+		if f.mapDB(from) == db && (f.filter == nil || f.filter.KeepDB(from)) {
+			dbs = append(dbs, from)
+		}
+	}
+	return dbs
+}
+
+// maxDBs bounds the source databases sourceDBsOf considers.
+const maxDBs = 256
+
+// loadKeySpecs reads the key positions of the COMMAND reply of the source
+// that source dials, once, when the filter has key patterns or the target
+// routes by key (byKey); a source that refuses COMMAND leaves the built-in
+// table.
+func (f *keyFilter) loadKeySpecs(ctx context.Context, byKey bool, source func() *redis.Options) {
+	needed := byKey || f.filter != nil && f.filter.NeedsKeySpecs()
+	if !needed || f.keySpecs != nil {
 		return
 	}
-	s.keySpecs = filter.Builtin()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
+	f.keySpecs = filter.Builtin()
+	ctx, cancel := context.WithTimeout(ctx, f.connectTimeout+5*time.Second)
 	defer cancel()
-	c := redis.NewClient(s.sourceClientOptions())
+	c := redis.NewClient(source())
 	defer c.Close()
 	infos, err := c.Command(ctx).Result()
 	if err != nil {
-		s.log.Warn().Err(err).Msg("source: COMMAND refused; the keys of commands are found with a built-in table")
+		f.log.Warn().Err(err).Msg("source: COMMAND refused; the keys of commands are found with a built-in table")
 		return
 	}
 	list := make([]filter.CommandInfo, 0, len(infos))
@@ -78,50 +138,49 @@ func (s *replica) loadKeySpecs(ctx context.Context) {
 		list = append(list, filter.CommandInfo{Name: in.Name, FirstKeyPos: int(in.FirstKeyPos),
 			LastKeyPos: int(in.LastKeyPos), StepCount: int(in.StepCount), Flags: in.Flags})
 	}
-	s.keySpecs = filter.FromCommandInfo(list)
-	if s.filter != nil {
-		s.filter.SetKeySpecs(s.keySpecs)
+	f.keySpecs = filter.FromCommandInfo(list)
+	if f.filter != nil {
+		f.filter.SetKeySpecs(f.keySpecs)
 	}
-	s.log.Debug().Int("commands", len(list)).Msg("source: key positions read from COMMAND")
+	f.log.Debug().Int("commands", len(list)).Msg("source: key positions read from COMMAND")
 }
 
 // commandKeys returns the keys of a stream command, by the source's key
 // positions; ok is false for a command whose keys are not known.
-func (s *replica) commandKeys(args [][]byte) (keys [][]byte, ok bool) {
-	return s.specs().Keys(args)
+func (f *keyFilter) commandKeys(args [][]byte) (keys [][]byte, ok bool) {
+	return f.specs().Keys(args)
 }
 
 // commandKeyIndexes returns the positions of a command's keys in args.
-func (s *replica) commandKeyIndexes(args [][]byte) (at []int, ok bool) {
-	return s.specs().KeyIndexes(args)
+func (f *keyFilter) commandKeyIndexes(args [][]byte) (at []int, ok bool) {
+	return f.specs().KeyIndexes(args)
 }
 
 // specs are the source's key specs, or the built-in table before they are
 // read.
-func (s *replica) specs() filter.KeySpecs {
-	if s.keySpecs == nil {
+func (f *keyFilter) specs() filter.KeySpecs {
+	if f.keySpecs == nil {
 		return filter.Builtin()
 	}
-	return s.keySpecs
+	return f.keySpecs
 }
 
-// filterCommand judges one stream command run in the source db: the
-// command to send, or nil when it is left out (counted, and a mixed one
-// logged).
-func (b *batcher) filterCommand(args [][]byte) [][]byte {
-	f := b.a.s.filter
-	if f == nil {
+// command judges one stream command run in source database db, ending at
+// offset off: the command to send, or nil when it is left out (counted,
+// and a mixed one logged).
+func (f *keyFilter) command(db int, off int64, args [][]byte) [][]byte {
+	if f.filter == nil {
 		return args
 	}
-	d := f.Command(b.db, args)
+	d := f.filter.Command(db, args)
 	switch d.Action {
 	case filter.Keep:
 		return d.Args
 	case filter.Drop:
-		b.a.s.filtered.commands.Add(1)
+		f.filtered.commands.Add(1)
 	case filter.Mixed:
-		b.a.s.filtered.mixed.Add(1)
-		b.a.s.log.Warn().Str("command", strings.ToUpper(string(args[0]))).Int("db", b.db).Int64("offset", b.off).
+		f.filtered.mixed.Add(1)
+		f.log.Warn().Str("command", strings.ToUpper(string(args[0]))).Int("db", db).Int64("offset", off).
 			Str("reason", d.Reason).Strs("kept", strs(d.Kept)).Strs("filtered", strs(d.Dropped)).
 			Msg("filter: command touches both copied and filtered-out data; not applied, the target may differ for the copied part")
 	}
@@ -130,20 +189,20 @@ func (b *batcher) filterCommand(args [][]byte) [][]byte {
 
 // selectArgs returns the SELECT to send for a SELECT of the stream: its db
 // mapped.
-func (s *replica) selectArgs(args [][]byte, db int) [][]byte {
-	if to := s.mapDB(db); to != db {
+func (f *keyFilter) selectArgs(args [][]byte, db int) [][]byte {
+	if to := f.mapDB(db); to != db {
 		return [][]byte{args[0], []byte(strconv.Itoa(to))}
 	}
 	return args
 }
 
-// logFilterStats adds the filter's counts to a status line.
-func (s *replica) logFilterStats(ev *zerolog.Event) *zerolog.Event {
-	if s.filter == nil {
+// logStats adds the filter's counts to a status line.
+func (f *keyFilter) logStats(ev *zerolog.Event) *zerolog.Event {
+	if f.filter == nil {
 		return ev
 	}
-	return ev.Int64("keys_filtered", s.filtered.keys.Load()).Int64("commands_filtered", s.filtered.commands.Load()).
-		Int64("commands_mixed", s.filtered.mixed.Load())
+	return ev.Int64("keys_filtered", f.filtered.keys.Load()).Int64("commands_filtered", f.filtered.commands.Load()).
+		Int64("commands_mixed", f.filtered.mixed.Load())
 }
 
 func strs(bs [][]byte) []string {

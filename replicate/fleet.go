@@ -55,6 +55,8 @@ func (s *replica) joinFleet(m shardInfo) {
 	s.srcCfg.Logger = s.srcCfg.Logger.With().Str("shard", name).Logger()
 	s.target.cfg.Logger = s.target.cfg.Logger.With().Str("shard", name).Logger()
 	s.target.log = s.log
+	s.filters.log = s.log
+	s.resume.log = s.log
 	s.opts.CheckpointKey += ":" + name
 	s.target.checkpointKey = s.opts.CheckpointKey
 	if s.opts.HeartbeatKey != "" { // on the source: must hash to the shard's slots

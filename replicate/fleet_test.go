@@ -38,7 +38,7 @@ func TestSweepKeepsOtherShardsKeys(t *testing.T) {
 		slots[i] = true
 	}
 	s.joinFleet(shardInfo{addrs: []string{"127.0.0.1:7000"}, slots: slots, first: 0})
-	s.sweepDBs = map[int][]int{0: s.sourceDBsOf(0)}
+	s.sweepDBs = map[int][]int{0: s.filters.sourceDBsOf(0)}
 	for _, key := range []string{"replicant:checkpoint:slot5461", "replicant:checkpoint:slot10923", "replicant:checkpoint:slot5461:lease", "replicant:heartbeat{" + forwarder.SlotTag(5461) + "}"} {
 		if slot := forwarder.Slot([]byte(key)); slot <= 5460 && s.owned(0, []byte(key)) {
 			t.Errorf("%s (slot %d) would be swept", key, slot)

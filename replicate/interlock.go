@@ -27,46 +27,72 @@ import (
 //     does not FLUSHALL a target that lost replicant's checkpoint while
 //     holding data, unless --overwrite (snapshotCopier.mark).
 
+// interlock runs the interlocks of a replica s and holds what they leave:
+// the target's lease, replicant's own key prefixes (never in the way of a
+// sync, never swept) and what --after-cutover-ok asks of the sync (a full
+// sync, then the mark's removal); a cutover writes its mark through it. It
+// reaches the replica for its config, log, source, target, resume state
+// and the keys it copies. Its fields are the run goroutine's; a cutover
+// reads lease, which is set before the first write.
+type interlock struct {
+	s            *replica
+	lease        *lease   // the target's lease, held from before the first write
+	ownPrefixes  []string // prefixes of replicant's own keys: the base checkpoint and heartbeat keys
+	forceFull    bool     // --after-cutover-ok over a cut-over target: a full sync, whatever the checkpoint
+	clearCutover bool     // the cut-over mark goes once the full sync began
+}
+
+// newInterlock makes the interlock of s, whose own keys are named after
+// the checkpoint and heartbeat keys of o (before a fleet names them after
+// a shard: every shard's keys are replicant's own).
+func newInterlock(s *replica, o Config) *interlock {
+	il := &interlock{s: s, ownPrefixes: []string{o.CheckpointKey}}
+	if o.HeartbeatKey != "" {
+		il.ownPrefixes = append(il.ownPrefixes, o.HeartbeatKey)
+	}
+	return il
+}
+
 // Suffixes of replicant's keys next to the checkpoint key on the target.
 const (
 	leaseSuffix   = ":lease"
 	cutoverSuffix = ":cutover"
 )
 
-func (s *replica) leaseKey() string   { return s.opts.CheckpointKey + leaseSuffix }
-func (s *replica) cutoverKey() string { return s.opts.CheckpointKey + cutoverSuffix }
+func (il *interlock) leaseKey() string   { return il.s.opts.CheckpointKey + leaseSuffix }
+func (il *interlock) cutoverKey() string { return il.s.opts.CheckpointKey + cutoverSuffix }
 
-// interlocks runs the checks that come before any write to the target and
+// engage runs the checks that come before any write to the target and
 // takes its lease. The context returned ends when the lease is lost, with
 // a leaseLostError as its cause; done ends it. The lease is renewed until
 // closeState releases it, once the applier stopped.
-func (s *replica) interlocks(ctx context.Context) (_ context.Context, done func(), err error) {
-	if err := s.checkNotSelf(ctx); err != nil {
+func (il *interlock) engage(ctx context.Context) (_ context.Context, done func(), err error) {
+	if err := il.checkNotSelf(ctx); err != nil {
 		return ctx, nil, err
 	}
-	marked, err := s.checkCutoverMark(ctx)
+	marked, err := il.checkCutoverMark(ctx)
 	if err != nil {
 		return ctx, nil, err
 	}
-	c := s.target.client(s.leaseKey())
+	c := il.s.target.client(il.leaseKey())
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
 	id := randomID()
-	if !s.resume.temp {
-		if id, err = loadOwnerID(s.resume.dir); err != nil {
+	if !il.s.resume.temp {
+		if id, err = loadOwnerID(il.s.resume.dir); err != nil {
 			return ctx, nil, err
 		}
 	}
-	l := newLease(c, s.leaseKey(), id, s.opts.LeaseTTL, s.resume.replID, s.log.With().Str("side", "target").Logger())
+	l := newLease(c, il.leaseKey(), id, il.s.opts.LeaseTTL, il.s.resume.replID, il.s.log.With().Str("side", "target").Logger())
 	if err := l.acquire(ctx); err != nil {
 		return ctx, nil, err
 	}
-	s.lease = l
+	il.lease = l
 	if marked { // --after-cutover-ok: a full sync, then the mark goes
-		s.forceFull, s.clearCutover = true, true
+		il.forceFull, il.clearCutover = true, true
 	}
 	ctx, lost := context.WithCancelCause(ctx)
 	l.start(lost)
@@ -90,12 +116,12 @@ type serverID struct{ addr, runID string }
 // run_id in INFO server, or, where either side does not tell its run_id,
 // the same address. Sources and targets that do not answer are left to the
 // sync to report.
-func (s *replica) checkNotSelf(ctx context.Context) error {
-	targets := s.target.servers(ctx)
-	for _, addr := range s.srcAddrs {
-		o := s.sourceClientOptions()
+func (il *interlock) checkNotSelf(ctx context.Context) error {
+	targets := il.s.target.servers(ctx)
+	for _, addr := range il.s.srcAddrs {
+		o := il.s.sourceClientOptions()
 		o.Addr = addr
-		src := serverID{addr, s.target.runID(ctx, o)}
+		src := serverID{addr, il.s.target.runID(ctx, o)}
 		for _, dst := range targets {
 			if !sameServer(ctx, src, dst) {
 				continue
@@ -157,9 +183,9 @@ type cutoverMark struct {
 
 // checkCutoverMark refuses a target marked as cut over, unless
 // --after-cutover-ok; marked says the mark is there.
-func (s *replica) checkCutoverMark(ctx context.Context) (marked bool, err error) {
-	key := s.cutoverKey()
-	c := s.target.client(key)
+func (il *interlock) checkCutoverMark(ctx context.Context) (marked bool, err error) {
+	key := il.cutoverKey()
+	c := il.s.target.client(key)
 	defer c.Close()
 	v, err := c.Get(ctx, key).Result()
 	switch {
@@ -173,8 +199,8 @@ func (s *replica) checkCutoverMark(ctx context.Context) (marked bool, err error)
 	if json.Unmarshal([]byte(v), &m) == nil && !m.At.IsZero() {
 		what = fmt.Sprintf("at %s, from source %s", m.At.Format(time.RFC3339), m.Source)
 	}
-	if s.opts.AfterCutoverOK {
-		s.log.Warn().Str("key", key).Str("mark", v).Msg("the target was cut over; --after-cutover-ok: a full sync replaces its data, then the mark is removed")
+	if il.s.opts.AfterCutoverOK {
+		il.s.log.Warn().Str("key", key).Str("mark", v).Msg("the target was cut over; --after-cutover-ok: a full sync replaces its data, then the mark is removed")
 		return true, nil
 	}
 	return true, fatalError{fmt.Errorf("target was cut over (%s; key %s): it is a primary now, and a sync would overwrite the writes made on it since; pass --after-cutover-ok to make it a copy of the source again, replacing its data", what, key)}
@@ -182,34 +208,34 @@ func (s *replica) checkCutoverMark(ctx context.Context) (marked bool, err error)
 
 // markCutover writes the cut-over mark on the target: a sync started
 // into it again refuses to run.
-func (s *replica) markCutover(ctx context.Context, off int64) error {
+func (il *interlock) markCutover(ctx context.Context, off int64) error {
 	owner := ""
-	if s.lease != nil {
-		owner = s.lease.self.ID
+	if il.lease != nil {
+		owner = il.lease.self.ID
 	}
-	b, err := json.Marshal(cutoverMark{At: time.Now().UTC(), Source: s.sourceAddr(), ReplID: s.resume.replID(), Offset: off, Owner: owner})
+	b, err := json.Marshal(cutoverMark{At: time.Now().UTC(), Source: il.s.sourceAddr(), ReplID: il.s.resume.replID(), Offset: off, Owner: owner})
 	if err != nil {
 		return err
 	}
-	c := s.target.client(s.cutoverKey())
+	c := il.s.target.client(il.cutoverKey())
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, il.s.opts.ConnectTimeout+5*time.Second)
 	defer cancel()
-	if err := c.Set(ctx, s.cutoverKey(), b, 0).Err(); err != nil {
-		return fmt.Errorf("target: writing the cut-over mark %s: %w", s.cutoverKey(), err)
+	if err := c.Set(ctx, il.cutoverKey(), b, 0).Err(); err != nil {
+		return fmt.Errorf("target: writing the cut-over mark %s: %w", il.cutoverKey(), err)
 	}
 	return nil
 }
 
 // clearCutoverMark removes the mark once a full sync over it began.
-func (s *replica) clearCutoverMark(ctx context.Context) error {
-	c := s.target.client(s.cutoverKey())
+func (il *interlock) clearCutoverMark(ctx context.Context) error {
+	c := il.s.target.client(il.cutoverKey())
 	defer c.Close()
-	if err := c.Del(ctx, s.cutoverKey()).Err(); err != nil {
-		return fmt.Errorf("target: removing the cut-over mark %s: %w", s.cutoverKey(), err)
+	if err := c.Del(ctx, il.cutoverKey()).Err(); err != nil {
+		return fmt.Errorf("target: removing the cut-over mark %s: %w", il.cutoverKey(), err)
 	}
-	s.clearCutover = false
-	s.log.Info().Str("key", s.cutoverKey()).Msg("target: cut-over mark removed; it is a copy of the source again")
+	il.clearCutover = false
+	il.s.log.Info().Str("key", il.cutoverKey()).Msg("target: cut-over mark removed; it is a copy of the source again")
 	return nil
 }
 
@@ -217,14 +243,14 @@ func (s *replica) clearCutoverMark(ctx context.Context) error {
 // target) into a target holding data it would overwrite: any key but
 // replicant's own when the sync copies the whole source (a later full
 // resync flushes it), else a key it copies.
-func (s *replica) checkFirstSync(ctx context.Context) error {
-	if s.opts.Overwrite {
+func (il *interlock) checkFirstSync(ctx context.Context) error {
+	if il.s.opts.Overwrite {
 		return nil
 	}
-	db, key, err := s.foreignKey(ctx)
+	db, key, err := il.foreignKey(ctx)
 	switch {
 	case errors.Is(err, errCannotScan):
-		s.log.Warn().Msg("a twemproxy target without --twemproxy-config cannot be scanned: whether it holds data already is not checked")
+		il.s.log.Warn().Msg("a twemproxy target without --twemproxy-config cannot be scanned: whether it holds data already is not checked")
 		return nil
 	case err != nil:
 		return fmt.Errorf("target: looking for keys: %w", err)
@@ -237,11 +263,11 @@ func (s *replica) checkFirstSync(ctx context.Context) error {
 // checkFlush refuses the FLUSHALL of a full resync over a target that
 // lost replicant's checkpoint and holds data: whose it is, nobody can
 // tell (written after a cutover, or by someone else).
-func (s *replica) checkFlush(ctx context.Context) error {
-	if s.opts.Overwrite {
+func (il *interlock) checkFlush(ctx context.Context) error {
+	if il.s.opts.Overwrite {
 		return nil
 	}
-	db, key, err := s.foreignKey(ctx)
+	db, key, err := il.foreignKey(ctx)
 	switch {
 	case errors.Is(err, errCannotScan):
 		return nil // its FLUSHALL cannot go through the proxy either
@@ -258,10 +284,10 @@ var errCannotScan = errors.New("a twemproxy target without --twemproxy-config ca
 
 // foreignKey finds a key of the target this sync would overwrite or
 // flush and did not write; key is "" when there is none.
-func (s *replica) foreignKey(ctx context.Context) (db int, key string, err error) {
-	err = s.target.scan(ctx, func(d int, keys []string) bool {
+func (il *interlock) foreignKey(ctx context.Context) (db int, key string, err error) {
+	err = il.s.target.scan(ctx, func(d int, keys []string) bool {
 		for _, k := range keys {
-			if s.wouldOverwrite(d, k) {
+			if il.wouldOverwrite(d, k) {
 				db, key = d, k
 				return true
 			}
@@ -273,8 +299,8 @@ func (s *replica) foreignKey(ctx context.Context) (db int, key string, err error
 
 // isOwnKey reports replicant's own keys: those named after the checkpoint
 // and heartbeat keys (the lease, the mark, slot and shard checkpoints).
-func (s *replica) isOwnKey(key string) bool {
-	for _, p := range s.ownPrefixes {
+func (il *interlock) isOwnKey(key string) bool {
+	for _, p := range il.ownPrefixes {
 		if strings.HasPrefix(key, p) {
 			return true
 		}
@@ -285,15 +311,15 @@ func (s *replica) isOwnKey(key string) bool {
 // wouldOverwrite reports whether key of target database db is in the way
 // of this sync: a key not replicant's own, and, unless the sync owns the
 // whole target, one it copies.
-func (s *replica) wouldOverwrite(db int, key string) bool {
-	if s.isOwnKey(key) {
+func (il *interlock) wouldOverwrite(db int, key string) bool {
+	if il.isOwnKey(key) {
 		return false
 	}
-	if s.ownsWholeTarget() {
+	if il.s.ownsWholeTarget() {
 		return true
 	}
-	for _, from := range s.sourceDBsOf(db) {
-		if name, ok := s.sourceName(from, []byte(key)); ok && s.keepsSourceKey(from, name) {
+	for _, from := range il.s.filters.sourceDBsOf(db) {
+		if name, ok := il.s.filters.sourceName(from, []byte(key)); ok && il.s.keepsSourceKey(from, name) {
 			return true
 		}
 	}
@@ -342,19 +368,19 @@ func scanDB(ctx context.Context, c *redis.Client, db int, visit func(db int, key
 // which a FLUSHALL took too, is renewed, and the cut-over mark of
 // --after-cutover-ok goes (only now: a crash before the marker must not
 // leave a cut-over target without its mark and with its old checkpoint).
-func (s *replica) afterMarker(ctx context.Context, flushed bool) error {
-	if flushed && s.lease != nil {
-		err := s.lease.renew(ctx)
+func (il *interlock) afterMarker(ctx context.Context, flushed bool) error {
+	if flushed && il.lease != nil {
+		err := il.lease.renew(ctx)
 		var held *leaseHeldError
 		switch {
 		case errors.As(err, &held):
 			return leaseLostError{fatalError{fmt.Errorf("lost the lease on the target, stopped writing: %w", held)}}
 		case err != nil:
-			s.log.Warn().Err(err).Msg("target: cannot renew the lease; will keep trying")
+			il.s.log.Warn().Err(err).Msg("target: cannot renew the lease; will keep trying")
 		}
 	}
-	if s.clearCutover {
-		return s.clearCutoverMark(ctx)
+	if il.clearCutover {
+		return il.clearCutoverMark(ctx)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func TestWouldOverwrite(t *testing.T) {
 		{filtered, 0, "other:1", false, "a key it leaves alone"},
 	}
 	for _, c := range cases {
-		if got := c.s.wouldOverwrite(c.db, c.key); got != c.want {
+		if got := c.s.interlock.wouldOverwrite(c.db, c.key); got != c.want {
 			t.Errorf("%s: wouldOverwrite(%d, %q) = %v", c.comment, c.db, c.key, got)
 		}
 	}

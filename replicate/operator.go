@@ -151,9 +151,9 @@ func (s *replica) Snapshot() admin.Status {
 	}
 	sh.KeysSkipped = map[string]int64{"expired": s.ctl.expired.Load(), "refused": sh.RestoreErrors,
 		"unrepresentable": s.snap.rewrites.unrepresentable.Load()}
-	if s.filter != nil {
-		sh.KeysSkipped["filtered"] = s.filtered.keys.Load()
-		sh.CommandsSkipped = map[string]int64{"filtered": s.filtered.commands.Load(), "mixed": s.filtered.mixed.Load()}
+	if f := s.filters; f.active() {
+		sh.KeysSkipped["filtered"] = f.filtered.keys.Load()
+		sh.CommandsSkipped = map[string]int64{"filtered": f.filtered.commands.Load(), "mixed": f.filtered.mixed.Load()}
 	}
 	if src := st.src.Load(); src != nil {
 		sh.ReceivedOffset = src.Received()

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/replicant/replicant/filter"
 	"github.com/replicant/replicant/forwarder"
 	"github.com/replicant/replicant/psync"
 	"github.com/replicant/replicant/rewrite"
@@ -15,9 +14,10 @@ import (
 )
 
 // replica joins a source link, the resume state (resume_state.go), the
-// snapshot copier (snapshot_copier.go), the spool and the applier that
-// writes the stream to the target. Its fields are the run goroutine's;
-// what other goroutines read is atomic.
+// interlock (interlock.go), the key filter (filters.go), the snapshot
+// copier (snapshot_copier.go), the spool and the applier that writes the
+// stream to the target. Its fields are the run goroutine's; what other
+// goroutines read is atomic.
 type replica struct {
 	opts   Config
 	log    zerolog.Logger
@@ -41,19 +41,13 @@ type replica struct {
 	// summary at exit
 	pastCommands, pastRefused atomic.Int64
 
-	// interlocks (interlock.go, lease.go)
-	lease        *lease   // the target's lease, held from before the first write
-	ownPrefixes  []string // prefixes of replicant's own keys: the base checkpoint and heartbeat keys
-	forceFull    bool     // --after-cutover-ok over a cut-over target: a full sync, whatever the checkpoint
-	clearCutover bool     // the cut-over mark goes once the full sync began
+	interlock *interlock // the checks before the first write, and the lease (interlock.go, lease.go)
 
-	ctl operator // admin endpoints, pause, heartbeat, cutover (operate.go)
+	ctl operator // admin endpoints, pause, heartbeat, cutover (operator.go)
 
-	filter   *filter.Filter // nil: copy everything as is (filters.go)
-	filtered filterStats
-	keySpecs filter.KeySpecs // the source's key positions, once loaded
-	shard    *shard          // the slots this sync copies, for one shard of a cluster source; nil: all
-	sweepDBs map[int][]int   // target db → its source dbs, during a sweep
+	filters  *keyFilter    // which keys are copied, under which names, and the source's key positions (filters.go)
+	shard    *shard        // the slots this sync copies, for one shard of a cluster source; nil: all
+	sweepDBs map[int][]int // target db → its source dbs, during a sweep
 }
 
 func newReplica(o Config, log zerolog.Logger) (*replica, error) {
@@ -69,13 +63,11 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 		return nil, fmt.Errorf("--target: one address only, unless the target is a cluster (redis+cluster://)")
 	}
 	s := &replica{opts: o, log: log, status: newStatus(), expiry: rewrite.NewExpiry(o.ExpireMargin),
-		srcAddrs: src.Addrs, ownPrefixes: []string{o.CheckpointKey}}
+		srcAddrs: src.Addrs}
 	s.resume = &resumeState{log: log}
 	s.snap = &snapshotCopier{s: s}
-	if o.HeartbeatKey != "" {
-		s.ownPrefixes = append(s.ownPrefixes, o.HeartbeatKey)
-	}
-	if s.filter, err = newFilter(o.Filter); err != nil {
+	s.interlock = newInterlock(s, o)
+	if s.filters, err = newKeyFilter(o.Filter, o.ConnectTimeout, log); err != nil {
 		return nil, err
 	}
 	s.srcCfg = psync.Config{
@@ -90,7 +82,7 @@ func newReplica(o Config, log zerolog.Logger) (*replica, error) {
 			Logger: log.With().Str("side", "target").Logger(), TLS: dst.tlsFor(dst.addr()),
 		},
 		checkpointKey: o.CheckpointKey, twemproxyConfig: o.TwemproxyConfig, twemproxyPool: o.TwemproxyPool,
-		connectTimeout: o.ConnectTimeout, commandKeys: s.commandKeys, commandKeyIndexes: s.commandKeyIndexes,
+		connectTimeout: o.ConnectTimeout, commandKeys: s.filters.commandKeys, commandKeyIndexes: s.filters.commandKeyIndexes,
 	}
 	if directPool(o) {
 		if err := s.target.usePool(o); err != nil {

@@ -24,7 +24,7 @@ func (s *replica) run(ctx context.Context) error {
 	}
 	s.spool = sp
 	defer s.closeState()
-	ctx, release, err := s.interlocks(ctx)
+	ctx, release, err := s.interlock.engage(ctx)
 	if err != nil {
 		return s.stopped(ctx, s.target.explainTargetEOF(ctx, err))
 	}
@@ -108,8 +108,8 @@ func (s *replica) closeState() {
 	if a := s.applier.Swap(nil); a != nil {
 		a.stopForExit()
 	}
-	if s.lease != nil { // once nothing writes any more
-		s.lease.release()
+	if s.interlock.lease != nil { // once nothing writes any more
+		s.interlock.lease.release()
 	}
 	s.spool.Close()
 	s.resume.close()
@@ -127,11 +127,11 @@ func (s *replica) startingPoint(ctx context.Context) (resumePoint, error) {
 	cp, found, ok := t.Checkpoint()
 	s.everSynced = found
 	if !found {
-		if err := s.checkFirstSync(ctx); err != nil {
+		if err := s.interlock.checkFirstSync(ctx); err != nil {
 			return resumePoint{}, err
 		}
 	}
-	if s.forceFull {
+	if s.interlock.forceFull {
 		s.log.Warn().Msg("--after-cutover-ok: a full sync replaces what the target holds")
 		return resumePoint{}, nil
 	}

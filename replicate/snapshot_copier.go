@@ -73,7 +73,7 @@ func (sc *snapshotCopier) mark(ctx context.Context, t forwarder.StreamWriter) er
 	earlier := found || s.everSynced
 	flush := earlier && s.ownsWholeTarget()
 	if flush && !found {
-		if err := s.checkFlush(ctx); err != nil {
+		if err := s.interlock.checkFlush(ctx); err != nil {
 			return err
 		}
 	}
@@ -88,7 +88,7 @@ func (sc *snapshotCopier) mark(ctx context.Context, t forwarder.StreamWriter) er
 	if err := t.Drain(ctx); err != nil {
 		return err
 	}
-	if err := s.afterMarker(ctx, flush); err != nil {
+	if err := s.interlock.afterMarker(ctx, flush); err != nil {
 		return err
 	}
 	if earlier && !flush {
@@ -179,11 +179,11 @@ func (sc *snapshotCopier) restoreEntry(e *rdbstream.Entry) error {
 	s := sc.s
 	switch e.Kind {
 	case rdbstream.KindKey:
-		if !s.keepSnapshotKey(e.DB, e.Key) {
+		if !s.filters.keepSnapshotKey(e.DB, e.Key) {
 			return nil
 		}
-		e.Key = s.targetKey(e.DB, e.Key)
-		e.DB = s.mapDB(e.DB)
+		e.Key = s.filters.targetKey(e.DB, e.Key)
+		e.DB = s.filters.mapDB(e.DB)
 		if e.Big {
 			return sc.rewriteBig(e, s.expiry.Snapshot(e.ExpireAt))
 		}

@@ -81,7 +81,7 @@ func (st *status) log(s *replica, msg string) {
 			ev = ev.Int64("commands_held_back", held) // writes to keys the snapshot skipped
 		}
 	}
-	ev = s.logFilterStats(ev)
+	ev = s.filters.logStats(ev)
 	ev.Str("uptime", time.Since(st.started).Round(time.Second).String()).Msg(msg)
 }
 
@@ -112,7 +112,7 @@ func (s *replica) summaryCounts() summaryCounts {
 // logSummary writes the last line of a sync: what it did in all, and how
 // it ended (err nil: stopped cleanly).
 func (s *replica) logSummary(err error) {
-	logSummary(s.log, s.summaryCounts(), s.status.started, err, s.logFilterStats)
+	logSummary(s.log, s.summaryCounts(), s.status.started, err, s.filters.logStats)
 }
 
 // logSummary writes the last line of a sync from a cluster source: the

@@ -1,7 +1,6 @@
 package replicate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -17,18 +16,18 @@ import (
 // ownsWholeTarget reports whether a FLUSHALL of the target removes only
 // what this sync copies.
 func (s *replica) ownsWholeTarget() bool {
-	return s.shard == nil && (s.filter == nil || !s.filter.LeavesOut())
+	return s.shard == nil && !s.filters.leavesOut()
 }
 
 // owned reports whether key of target database db is one this sync
 // copies: it comes from a kept source database and key, and, for a shard of
 // a cluster source, from one of the shard's slots.
 func (s *replica) owned(db int, key []byte) bool {
-	if s.isOwnKey(string(key)) {
+	if s.interlock.isOwnKey(string(key)) {
 		return false // replicant's own keys, every shard's of a fleet too
 	}
 	for _, from := range s.sweepDBs[db] {
-		name, ok := s.sourceName(from, key)
+		name, ok := s.filters.sourceName(from, key)
 		if ok && s.keepsSourceKey(from, name) {
 			return true
 		}
@@ -38,40 +37,14 @@ func (s *replica) owned(db int, key []byte) bool {
 
 // keepsSourceKey reports whether key of source database db is copied.
 func (s *replica) keepsSourceKey(db int, key []byte) bool {
-	return (s.filter == nil || s.filter.KeepKey(db, key)) && (s.shard == nil || s.shard.owns(key))
+	return s.filters.keepsKey(db, key) && (s.shard == nil || s.shard.owns(key))
 }
-
-// sourceName is key's name on the source, if it came from source db from.
-func (s *replica) sourceName(from int, key []byte) ([]byte, bool) {
-	if s.filter == nil {
-		return key, true
-	}
-	p := s.filter.TargetKey(from, nil)
-	if !bytes.HasPrefix(key, p) {
-		return nil, false
-	}
-	return key[len(p):], true
-}
-
-// sourceDBsOf lists the kept source databases whose keys land in target db.
-func (s *replica) sourceDBsOf(db int) []int {
-	var dbs []int
-	for from := range maxDBs {
-		if s.mapDB(from) == db && (s.filter == nil || s.filter.KeepDB(from)) {
-			dbs = append(dbs, from)
-		}
-	}
-	return dbs
-}
-
-// maxDBs bounds the source databases a sweep considers.
-const maxDBs = 256
 
 // sweepTarget removes from the target every key this sync copies.
 func (s *replica) sweepTarget(ctx context.Context) error {
 	removed := 0
 	s.sweepDBs = map[int][]int{}
-	err := s.target.eachDB(ctx, func(db int) bool { return len(s.sourceDBsOf(db)) > 0 }, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
+	err := s.target.eachDB(ctx, func(db int) bool { return len(s.filters.sourceDBsOf(db)) > 0 }, func(db int, c redis.UniversalClient, scan func(cursor uint64) ([]string, uint64, error)) error {
 		var cursor uint64
 		for {
 			keys, next, err := scan(cursor)
@@ -79,7 +52,7 @@ func (s *replica) sweepTarget(ctx context.Context) error {
 				return err
 			}
 			if _, ok := s.sweepDBs[db]; !ok {
-				s.sweepDBs[db] = s.sourceDBsOf(db)
+				s.sweepDBs[db] = s.filters.sourceDBsOf(db)
 			}
 			var gone []string
 			for _, k := range keys {
