@@ -70,7 +70,10 @@ func liveReport(lr *liveResult) string {
 	if len(missing) == 0 {
 		b.WriteString("\nAfter every catch-up the target had applied exactly as many of these writes as the source executed.\n")
 	} else {
-		fmt.Fprintf(&b, "\n**Writes of the source not counted on the target after the catch-up**: %s.\n", strings.Join(missing, "; "))
+		fmt.Fprintf(&b, "\n**Writes of the source not counted on the target after the catch-up**: %s. "+
+			"A negative count is SETs the target executed beyond the source's: replicant renews its lease on the target "+
+			"(a script that SETs the lease key) every third of --lease-ttl, 5s by default, and the SET inside the script "+
+			"counts in the target's INFO commandstats.\n", strings.Join(missing, "; "))
 	}
 	best, atMax := lr.sustainedLevel()
 	rate := best.srcRate
