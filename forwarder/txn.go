@@ -63,8 +63,7 @@ type Txn struct {
 	errors     atomic.Int64
 
 	sticky               // the error that ended it
-	wake     sync.Mutex  // guards the three below (awaitReply)
-	failed   bool        // fail was called
+	wake     sync.Mutex  // guards the two below (awaitReply)
 	waiting  bool        // the reader waits for a reply with no batch taken
 	woken    bool        // fail set a read deadline to wake it
 	diverged atomic.Bool // a batch applied after one that did not
@@ -366,7 +365,6 @@ func (t *Txn) fail(err error) {
 	}
 	t.wake.Lock()
 	defer t.wake.Unlock()
-	t.failed = true
 	if t.waiting { // wake the reader (awaitReply)
 		t.woken = true
 		t.conn.SetReadDeadline(time.Now())
@@ -447,7 +445,7 @@ func (t *Txn) readLoop() {
 // in flight are read.
 func (t *Txn) awaitReply() error {
 	t.wake.Lock()
-	if t.failed {
+	if t.sticky.Err() != nil { // set before fail takes the lock
 		t.wake.Unlock()
 		return nil
 	}
