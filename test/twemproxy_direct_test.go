@@ -157,6 +157,9 @@ func (p *pool) throughProxy(t *testing.T, src *redistest.Server) {
 			continue
 		}
 		want, err1 := src.Client.Type(ctx, k).Result()
+		if err1 == nil && want == "none" {
+			continue // expired on the source since KEYS; the target keeps it --expire-margin longer
+		}
 		got, err2 := p.proxy.Client.Type(ctx, k).Result()
 		if err1 != nil || err2 != nil || got != want {
 			t.Errorf("key %q through the proxy: type %q (%v), on the source %q (%v)", k, got, err2, want, err1)
