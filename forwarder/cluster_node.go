@@ -151,45 +151,77 @@ func (n *clusterNode) readPart(p *nodePart) error {
 	return first
 }
 
-// readGroup reads MULTI's reply, one per queued command, then EXEC's.
+// readGroup reads MULTI's reply, one per queued command, then EXEC's,
+// keeping only the outcome of each (as Txn.readBatch does): the error
+// replies, nothing for a success.
 func (n *clusterNode) readGroup(p *nodePart, g *slotGroup) error {
-	queued := make([]resp.Reply, 0, len(g.offs)+g.extra)
-	for i := 0; i < len(g.offs)+g.extra+2; i++ {
-		rep, err := n.rd.ReadReply()
-		if err != nil {
-			return fmt.Errorf("forwarder: cluster target %s: connection lost: %w", n.addr, netCause(err))
-		}
-		switch {
-		case i == 0:
-			if err := rep.Err(); err != nil {
-				return fmt.Errorf("forwarder: cluster target %s: MULTI refused: %w", n.addr, err)
-			}
-		case i == len(g.offs)+g.extra+1:
-			if rep.Kind == resp.Array && !rep.IsNil {
-				n.results(p, g, rep.Elems)
-				return nil
-			}
-			return n.aborted(p, g, queued, &rep)
-		default:
-			queued = append(queued, rep)
-		}
-	}
-	return nil
-}
-
-func (n *clusterNode) results(p *nodePart, g *slotGroup, elems []resp.Reply) {
-	for i := range g.offs {
-		if i >= len(elems) {
-			break
-		}
-		if err := elems[i].Err(); err != nil {
-			n.s.errors.Add(1)
-			n.s.log.Warn().Str("cmd", n.label(p, g, i).String()).Str("error", err.Error()).
-				Int64("offset", g.offs[i]).Msg("target refused a command")
+	var queued []queuedError // the error replies to the queued commands
+	nq := len(g.offs) + g.extra
+	for i := -1; i < nq; i++ {
+		if k := n.rd.SkipSuccesses(nq - i); k > 0 { // MULTI's +OK, then +QUEUED each
+			i += k - 1
 			continue
 		}
-		n.s.commands.Add(1)
+		rep, err := n.rd.ReadStatus()
+		if err != nil {
+			return n.lost(err)
+		}
+		switch {
+		case !isError(&rep):
+		case i < 0:
+			return fmt.Errorf("forwarder: cluster target %s: MULTI refused: %w", n.addr, rep.Err())
+		default:
+			queued = append(queued, queuedError{i, rep})
+		}
 	}
+	exec, err := n.rd.ReadHead()
+	if err != nil {
+		return n.lost(err)
+	}
+	if exec.Kind == resp.Array && !exec.IsNil {
+		return n.results(p, g, int(exec.Int))
+	}
+	if exec.Aggregate() && !exec.IsNil { // not EXEC's: read it to stay in step
+		for range exec.Int {
+			if _, err := n.rd.ReadStatus(); err != nil {
+				return n.lost(err)
+			}
+		}
+	}
+	return n.aborted(p, g, queued, &exec)
+}
+
+func (n *clusterNode) lost(err error) error {
+	return fmt.Errorf("forwarder: cluster target %s: connection lost: %w", n.addr, netCause(err))
+}
+
+// results reads the count replies of EXEC's array, and counts and logs
+// the outcome of each of the group's commands (the first len(g.offs)).
+func (n *clusterNode) results(p *nodePart, g *slotGroup, count int) error {
+	var applied int64
+	for i := 0; i < count; i++ {
+		if k := n.rd.SkipSuccesses(count - i); k > 0 {
+			applied += int64(max(0, min(i+k, len(g.offs))-i))
+			i += k - 1
+			continue
+		}
+		rep, err := n.rd.ReadStatus()
+		if err != nil {
+			return n.lost(err)
+		}
+		if i >= len(g.offs) {
+			continue
+		}
+		if !isError(&rep) {
+			applied++
+			continue
+		}
+		n.s.errors.Add(1)
+		n.s.log.Warn().Str("cmd", n.label(p, g, i).String()).Str("error", rep.Err().Error()).
+			Int64("offset", g.offs[i]).Msg("target refused a command")
+	}
+	n.s.commands.Add(applied)
+	return nil
 }
 
 func (n *clusterNode) label(p *nodePart, g *slotGroup, i int) label {
@@ -203,10 +235,10 @@ func (n *clusterNode) label(p *nodePart, g *slotGroup, i int) label {
 // aborted builds the error of a group the target discarded (EXECABORT):
 // a redirection or a passing cause makes the writer reconnect and apply
 // again from the checkpoints; commands refused for good are named.
-func (n *clusterNode) aborted(p *nodePart, g *slotGroup, queued []resp.Reply, exec *resp.Reply) error {
+func (n *clusterNode) aborted(p *nodePart, g *slotGroup, queued []queuedError, exec *resp.Reply) error {
 	ae := &AbortError{Transient: true, Refused: map[int64]string{}}
-	for i, rep := range queued {
-		err := rep.Err()
+	for _, q := range queued {
+		i, err := q.i, q.rep.Err()
 		var se *resp.ServerError
 		if !errors.As(err, &se) {
 			continue
