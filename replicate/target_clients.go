@@ -63,9 +63,7 @@ func (t *target) servers(ctx context.Context) []serverID {
 			return nil
 		}
 		for _, addr := range servers {
-			o := t.clientOptions()
-			o.Addr = addr
-			out = append(out, serverID{addr, t.runID(ctx, o)})
+			out = append(out, serverID{addr, t.runID(ctx, t.clientOptionsFor(addr))})
 		}
 	default:
 		out = append(out, serverID{t.cfg.Addr, t.runID(ctx, t.clientOptions())})
@@ -118,9 +116,7 @@ func (t *target) scan(ctx context.Context, visit func(db int, keys []string) boo
 			return err
 		}
 		for _, addr := range servers {
-			o := t.clientOptions()
-			o.Addr = addr
-			if stop, err := scanServer(ctx, o, visit); stop || err != nil {
+			if stop, err := scanServer(ctx, t.clientOptionsFor(addr), visit); stop || err != nil {
 				return err
 			}
 		}
@@ -181,6 +177,13 @@ func (t *target) clientOptions() *redis.Options {
 		Addr: t.cfg.Addr, Username: t.cfg.Username, Password: t.cfg.Password,
 		TLSConfig: t.cfg.TLS, DialTimeout: t.cfg.DialTimeout, MaxRetries: -1,
 	}
+}
+
+// clientOptionsFor are clientOptions for one server of the target, at addr.
+func (t *target) clientOptionsFor(addr string) *redis.Options {
+	o := t.clientOptions()
+	o.Addr = addr
+	return o
 }
 
 // clusterOptions are the options of a cluster client of the target.

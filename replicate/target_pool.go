@@ -112,18 +112,14 @@ func (t *target) poolConfig() forwarder.ClusterConfig {
 
 // poolServerClient is a client of the pool server that holds key.
 func (t *target) poolServerClient(key string) *redis.Client {
-	o := t.clientOptions()
-	o.Addr = t.pool.router.Server([]byte(key)).Addr
-	return redis.NewClient(o)
+	return redis.NewClient(t.clientOptionsFor(t.pool.router.Server([]byte(key)).Addr))
 }
 
 // eachPoolServer calls fn with a client of each server of the pool.
 func (t *target) eachPoolServer(fn func(addr string, c *redis.Client) error) error {
 	var errs []error
 	for _, addr := range t.addrs {
-		o := t.clientOptions()
-		o.Addr = addr
-		c := redis.NewClient(o)
+		c := redis.NewClient(t.clientOptionsFor(addr))
 		err := fn(addr, c)
 		c.Close()
 		if err != nil {
